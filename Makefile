@@ -1,0 +1,43 @@
+# Two commands set everything up: `make pipeline` and `make test` create .venv and install
+# the pinned dependencies (constraints.txt) whenever it is missing or older than them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RAW_DIR ?= raw
+CURATED_DIR ?= curated
+RUNNER ?= local
+DASK_ADDRESS ?=
+KEEP ?= 10
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export PREFECT_HOME ?= $(CURDIR)/.prefect
+
+.PHONY: install pipeline test lint rejects diff bench serve clean docs
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+pipeline: $(STAMP)
+	$(BIN)/python -m flows.pipeline --raw-dir "$(RAW_DIR)" --curated-dir "$(CURATED_DIR)" \
+		--runner $(RUNNER) $(if $(DASK_ADDRESS),--dask-address $(DASK_ADDRESS)) --keep $(KEEP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+rejects: $(STAMP)
+	$(BIN)/kremlin rejects --curated-dir "$(CURATED_DIR)"
+
+docs: $(STAMP)
+	$(BIN)/kremlin dictionary --out docs/data-dictionary.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
