@@ -1,0 +1,569 @@
+"""Turn a built ``kremlin.duckdb`` into an analyst-friendly, self-describing release.
+
+``enrich_database`` adds documentation (COMMENT ON), convenience views and full-text
+search indexes to the file; ``export_parquet`` writes the contract tables as Parquet;
+``write_dataset_card`` writes the version's README.md; ``search`` queries the indexes.
+
+Full-text search and read-only opening
+--------------------------------------
+The FTS index (``PRAGMA create_fts_index``) is a set of ordinary tables and macros in
+schemas ``fts_main_paragraphs_search`` / ``fts_main_utterances_search``. A plain
+duckdb client opens such a file (read-only or not) *without* the fts extension: the
+macros are stored as SQL text and only bound when called. Only *calling*
+``match_bm25`` needs the extension (for its ``stem`` function), so a client that wants
+to search runs ``LOAD fts`` (or ``load_fts(con)`` below, which loads the copy shipped in
+the ``duckdb-extension-fts`` PyPI package, never downloading anything).
+
+``create_fts_index`` needs a base table (views are rejected) with a single unique key,
+while paragraphs and utterances have composite keys. So we add two small helper tables
+``paragraphs_search(search_id, doc_id, paragraph_index)`` and
+``utterances_search(search_id, doc_id, turn_index)``, where ``search_id`` is a dense
+BIGINT assigned in key order. The text column used to build the index is dropped
+afterwards: the index stores its own term lists and never reads the input table
+again, so keeping a second copy of every paragraph would only double the file size.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from kremlin.contract import columns
+from schemas.tables import SCHEMA_VERSION, TABLES
+
+# Tables large enough that analysts usually want one year at a time.
+PARTITIONED_TABLES = ("documents", "paragraphs", "utterances")
+
+# Search sources: helper table name -> (contract table, its in-document position column).
+_SEARCH_SOURCES = {
+    "paragraphs_search": ("paragraphs", "paragraph_index"),
+    "utterances_search": ("utterances", "turn_index"),
+}
+
+# Never let duckdb reach for the network for an extension: the build must be offline
+# and reproducible, and a silently auto-installed extension could differ from the pin.
+_OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _q(text: str) -> str:
+    """SQL string literal (COMMENT ON and PRAGMA take no bind parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _model_doc(table: str) -> str:
+    doc = TABLES[table].__doc__ or table
+    return " ".join(doc.split())
+
+
+def key_columns(table: str) -> list[str]:
+    """Primary-key columns of a contract table; all columns when it has none.
+
+    Falling back to every column still gives a total, deterministic order for tables
+    like document_persons that have no declared key.
+    """
+    cols = columns(TABLES[table])
+    return [c.name for c in cols if c.pk] or [c.name for c in cols]
+
+
+def fts_extension_path() -> Path:
+    """The fts extension binary shipped inside the ``duckdb-extension-fts`` wheel."""
+    import duckdb_extension_fts
+
+    root = Path(duckdb_extension_fts.__file__).parent
+    wanted = root / "extensions" / f"v{duckdb.__version__}" / "fts.duckdb_extension"
+    if wanted.is_file():
+        return wanted
+    found = sorted(root.rglob("*.duckdb_extension"))
+    if not found:
+        raise FileNotFoundError(f"no .duckdb_extension file under {root}")
+    # A binary built for another duckdb version would fail to LOAD anyway, but with a
+    # clearer message than "not found".
+    return found[-1]
+
+
+def load_fts(con: duckdb.DuckDBPyConnection) -> None:
+    """LOAD the packaged fts extension into ``con`` (idempotent, offline)."""
+    loaded = con.execute(
+        "SELECT count(*) FROM duckdb_extensions() WHERE extension_name = 'fts' AND loaded"
+    ).fetchone()
+    if loaded and loaded[0]:
+        return
+    con.execute(f"LOAD {_q(str(fts_extension_path()))}")
+
+
+# --------------------------------------------------------------------------- views
+
+# name -> (description, {column: description}, SELECT). Column docs for columns copied
+# unchanged from a contract table are filled in from the contract automatically.
+_VIEWS: dict[str, tuple[str, dict[str, str], str]] = {
+    "utterances_enriched": (
+        "Each speech turn with its document's date, start, title and place and the "
+        "resolved speaker's canonical name (saves the usual three-way join).",
+        {
+            "event_date": "Event day of the document (documents.event_date).",
+            "event_start": "Event start instant of the document (documents.event_start).",
+            "title": "Title of the document (documents.title).",
+            "place": "Place line of the document (documents.place).",
+            "person_name": "Canonical name of the resolved speaker (persons.name), NULL if unresolved.",
+            "person_sort_name": "Canonical name, surname first (persons.sort_name), NULL if unresolved.",
+            "n_words": "Words in the turn text (runs of non-blank characters).",
+        },
+        """
+        SELECT u.doc_id, u.turn_index, u.speaker_label, u.speaker_kind, u.speaker_name,
+               u.speaker_role, u.person_id, u.text, u.n_paragraphs, u.year,
+               d.event_date, d.event_start, d.title, d.place,
+               p.name AS person_name, p.sort_name AS person_sort_name,
+               len(regexp_extract_all(u.text, '\\S+')) AS n_words
+        FROM utterances AS u
+        JOIN documents AS d USING (doc_id)
+        LEFT JOIN persons AS p ON p.person_id = u.person_id
+        """,
+    ),
+    "document_speakers": (
+        "One row per document and resolved speaker: how many turns and words they spoke.",
+        {
+            "person_id": "Resolved speaker (persons.person_id).",
+            "person_name": "Canonical name of the speaker (persons.name).",
+            "person_sort_name": "Canonical name, surname first (persons.sort_name).",
+            "event_date": "Event day of the document.",
+            "title": "Title of the document.",
+            "turns": "Speech turns by this person in the document.",
+            "words": "Words spoken by this person in the document.",
+            "first_turn": "turn_index of the person's first turn in the document.",
+        },
+        """
+        SELECT u.doc_id, u.person_id,
+               any_value(p.name) AS person_name, any_value(p.sort_name) AS person_sort_name,
+               any_value(d.event_date) AS event_date, any_value(d.title) AS title,
+               count(*) AS turns,
+               sum(len(regexp_extract_all(u.text, '\\S+'))) AS words,
+               min(u.turn_index) AS first_turn
+        FROM utterances AS u
+        JOIN documents AS d USING (doc_id)
+        LEFT JOIN persons AS p ON p.person_id = u.person_id
+        WHERE u.person_id IS NOT NULL
+        GROUP BY u.doc_id, u.person_id
+        """,
+    ),
+    "speaker_totals": (
+        "One row per resolved speaker over the whole dataset: documents, turns, words "
+        "and the first and last event day they spoke at.",
+        {
+            "person_id": "Resolved speaker (persons.person_id).",
+            "person_name": "Canonical name of the speaker (persons.name).",
+            "person_sort_name": "Canonical name, surname first (persons.sort_name).",
+            "documents": "Documents in which the person speaks.",
+            "turns": "Speech turns by the person.",
+            "words": "Words spoken by the person.",
+            "first_event_date": "Earliest event day at which the person speaks.",
+            "last_event_date": "Latest event day at which the person speaks.",
+        },
+        """
+        SELECT person_id, any_value(person_name) AS person_name,
+               any_value(person_sort_name) AS person_sort_name,
+               count(*) AS documents, sum(turns) AS turns, sum(words) AS words,
+               min(event_date) AS first_event_date, max(event_date) AS last_event_date
+        FROM document_speakers
+        GROUP BY person_id
+        """,
+    ),
+    "person_mentions": (
+        "Every mention of a person (footer tag or speaker label) with the document's "
+        "date and title and the resolved canonical name.",
+        {
+            "person_name": "Canonical name of the resolved person, NULL if unresolved.",
+            "event_date": "Event day of the document.",
+            "title": "Title of the document.",
+        },
+        """
+        SELECT m.doc_id, m.person_id, m.mentioned_as, m.source, m.position,
+               p.name AS person_name, d.event_date, d.title
+        FROM document_persons AS m
+        JOIN documents AS d USING (doc_id)
+        LEFT JOIN persons AS p ON p.person_id = m.person_id
+        """,
+    ),
+    "document_topics": (
+        "One row per document and Topics footer tag (documents.topics unnested).",
+        {
+            "topic": "Topic tag as printed.",
+            "position": "0-based position of the tag in the footer block.",
+        },
+        """
+        SELECT doc_id, event_date, year, t.topic, t.position - 1 AS position
+        FROM documents, unnest(topics) WITH ORDINALITY AS t(topic, position)
+        """,
+    ),
+    "document_geography": (
+        "One row per document and Geography footer tag (documents.geography unnested).",
+        {
+            "geography": "Geography tag as printed.",
+            "position": "0-based position of the tag in the footer block.",
+        },
+        """
+        SELECT doc_id, event_date, year, g.geography, g.position - 1 AS position
+        FROM documents, unnest(geography) WITH ORDINALITY AS g(geography, position)
+        """,
+    ),
+    "yearly_counts": (
+        "Documents, paragraphs and speech turns per year of event_date.",
+        {
+            "documents": "Documents with event_date in the year.",
+            "paragraphs": "Body paragraphs of those documents.",
+            "turns": "Speech turns of those documents.",
+        },
+        """
+        SELECT year, count(*) AS documents, sum(n_paragraphs) AS paragraphs,
+               sum(n_turns) AS turns
+        FROM documents
+        GROUP BY year
+        """,
+    ),
+    "rejected_files": (
+        "Input files that were rejected, with the reason (source_files filtered).",
+        {},
+        """
+        SELECT source_file, sha256, size_bytes, reject_reason, reject_stage, reject_message
+        FROM source_files
+        WHERE status = 'rejected'
+        """,
+    ),
+}
+
+_FTS_TABLE_DOCS = {
+    "docs": "FTS index: one row per indexed row (name = search_id) with its token count.",
+    "terms": "FTS index: one row per token occurrence (docid, fieldid, termid).",
+    "dict": "FTS index: vocabulary of stemmed terms with their document frequency.",
+    "stats": "FTS index: corpus statistics used by BM25 (document count, average length).",
+    "fields": "FTS index: indexed text columns.",
+    "stopwords": "FTS index: English stop words ignored by the index.",
+}
+
+
+def _contract_column_docs() -> dict[str, str]:
+    """First contract description for each column name, to document view columns."""
+    docs: dict[str, str] = {}
+    for model in TABLES.values():
+        for c in columns(model):
+            docs.setdefault(c.name, c.description)
+    return docs
+
+
+def _comment_relation(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    name: str,
+    description: str,
+    column_docs: dict[str, str],
+    fallback: dict[str, str],
+    schema: str = "main",
+) -> None:
+    con.execute(f"COMMENT ON {kind} {schema}.{name} IS {_q(description)}")
+    cols = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+        "ORDER BY column_index",
+        [schema, name],
+    ).fetchall()
+    for (col,) in cols:
+        doc = column_docs.get(col) or fallback.get(col) or f"Column {col} of {name}."
+        con.execute(f'COMMENT ON COLUMN {schema}.{name}."{col}" IS {_q(doc)}')
+
+
+def _create_search_indexes(con: duckdb.DuckDBPyConnection) -> None:
+    load_fts(con)
+    for helper, (table, pos) in _SEARCH_SOURCES.items():
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE {helper} AS
+            SELECT row_number() OVER (ORDER BY doc_id, {pos}) AS search_id, doc_id, {pos}, text
+            FROM {table}
+            ORDER BY search_id
+            """
+        )
+        con.execute(
+            f"PRAGMA create_fts_index({_q(helper)}, 'search_id', 'text', "
+            "stemmer = 'porter', stopwords = 'english', strip_accents = 1, lower = 1, overwrite = 1)"
+        )
+        # The index keeps its own term lists, so the text copy is dead weight (see module doc).
+        con.execute(f"ALTER TABLE {helper} DROP COLUMN text")
+        con.execute(
+            f"COMMENT ON TABLE {helper} IS "
+            + _q(
+                f"Full-text search key for {table}: search_id is the single unique key that "
+                f"PRAGMA create_fts_index needs (the index is fts_main_{helper}); join back to "
+                f"{table} on (doc_id, {pos}). Query with fts_main_{helper}.match_bm25(search_id, "
+                "'words') after LOAD fts."
+            )
+        )
+        con.execute(
+            f"COMMENT ON COLUMN {helper}.search_id IS "
+            + _q(f"Dense 1-based key in ({table}.doc_id, {pos}) order; the FTS document name.")
+        )
+        con.execute(f"COMMENT ON COLUMN {helper}.doc_id IS 'Document id.'")
+        con.execute(f"COMMENT ON COLUMN {helper}.{pos} IS " + _q(f"{table}.{pos} of the indexed row."))
+        for fts_table, doc in _FTS_TABLE_DOCS.items():
+            _comment_relation(
+                con, "TABLE", fts_table, f"{doc} Index of {helper}.", {}, {}, f"fts_main_{helper}"
+            )
+
+
+def enrich_database(db_path: Path) -> None:
+    """Document, add views and full-text search indexes to a complete build in place.
+
+    Idempotent: views and indexes are replaced, comments overwritten. The file is
+    checkpointed on close so it can then be opened read-only by any duckdb 1.5 client.
+    """
+    con = duckdb.connect(str(db_path), config=_OFFLINE)
+    try:
+        contract_docs = _contract_column_docs()
+        for table, model in TABLES.items():
+            docs = {c.name: c.description for c in columns(model)}
+            description = f"{_model_doc(table)} (contract schema {SCHEMA_VERSION})"
+            _comment_relation(con, "TABLE", table, description, docs, {})
+        for view, (description, col_docs, select) in _VIEWS.items():
+            con.execute(f"CREATE OR REPLACE VIEW {view} AS {select}")
+            _comment_relation(con, "VIEW", view, description, col_docs, contract_docs)
+        _create_search_indexes(con)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------- search
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _snippet(text: str, query: str, width: int = 240) -> str:
+    """A window of ``text`` around the first query word, for display only."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    lowered = flat.lower()
+    starts = [lowered.find(w.lower()) for w in _WORD.findall(query)]
+    hit = min((s for s in starts if s >= 0), default=0)
+    begin = max(0, hit - width // 3)
+    end = min(len(flat), begin + width)
+    begin = max(0, end - width)
+    return ("…" if begin else "") + flat[begin:end].strip() + ("…" if end < len(flat) else "")
+
+
+def search(con: duckdb.DuckDBPyConnection, query: str, *, limit: int = 10) -> list[dict[str, Any]]:
+    """Ranked BM25 search over paragraphs and speech turns.
+
+    Each hit: doc_id, title, event_date, source ('paragraph' or 'utterance'),
+    paragraph_index / turn_index, speaker (speaker_label of the turn, when the hit is
+    in a speech turn), snippet, score. A speech turn usually matches both as an
+    utterance and through its paragraphs; only the best-scoring hit per turn (and per
+    narration paragraph) is kept so one turn cannot fill the whole result list. Scores
+    of the two indexes are both BM25 over similar text and are ranked together.
+    Works on read-only connections; loads the packaged fts extension if needed.
+    """
+    if not _WORD.search(query):
+        return []
+    load_fts(con)
+    rows = con.execute(
+        """
+        WITH hits AS (
+            SELECT 'paragraph' AS source, s.doc_id, s.paragraph_index, p.turn_index,
+                   p.text, fts_main_paragraphs_search.match_bm25(s.search_id, $q) AS score
+            FROM paragraphs_search AS s
+            JOIN paragraphs AS p USING (doc_id, paragraph_index)
+            UNION ALL
+            SELECT 'utterance', s.doc_id, NULL, s.turn_index, u.text,
+                   fts_main_utterances_search.match_bm25(s.search_id, $q)
+            FROM utterances_search AS s
+            JOIN utterances AS u USING (doc_id, turn_index)
+        ), best AS (
+            SELECT * FROM hits
+            WHERE score IS NOT NULL
+            QUALIFY row_number() OVER (
+                PARTITION BY doc_id, coalesce(turn_index, -1 - paragraph_index)
+                ORDER BY score DESC, source, paragraph_index) = 1
+        )
+        SELECT b.doc_id, d.title, d.event_date, b.source, b.paragraph_index, b.turn_index,
+               u.speaker_label AS speaker, b.text, b.score
+        FROM best AS b
+        JOIN documents AS d USING (doc_id)
+        LEFT JOIN utterances AS u ON u.doc_id = b.doc_id AND u.turn_index = b.turn_index
+        ORDER BY b.score DESC, b.doc_id, b.turn_index NULLS FIRST, b.paragraph_index NULLS FIRST
+        LIMIT $limit
+        """,
+        {"q": query, "limit": limit},
+    ).fetchall()
+    out = []
+    for doc_id, title, event_date, source, p_idx, t_idx, speaker, text, score in rows:
+        out.append(
+            {
+                "doc_id": doc_id,
+                "title": title,
+                "event_date": event_date,
+                "source": source,
+                "paragraph_index": p_idx,
+                "turn_index": t_idx,
+                "speaker": speaker,
+                "snippet": _snippet(text, query),
+                "score": float(score),
+            }
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- parquet
+
+
+def export_parquet(db_path: Path, out_dir: Path) -> dict[str, str]:
+    """Write every contract table as zstd Parquet under ``out_dir``; return table -> relative path.
+
+    documents, paragraphs and utterances become Hive partitions ``<table>/year=YYYY/part-0.parquet``
+    (the ``year`` column lives in the path, as Hive readers expect; read with
+    ``hive_partitioning``); the others one ``<table>.parquet`` each. Rows are sorted by the
+    table's key and each file is written by its own ordered COPY, so the same database
+    gives byte-identical files.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, str] = {}
+    opts = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000"
+    con = duckdb.connect(str(db_path), read_only=True, config=_OFFLINE)
+    try:
+        # Timestamps are stored as UTC instants either way; pin the zone so nothing
+        # session-dependent can leak into the files.
+        con.execute("SET TimeZone = 'UTC'")
+        for table in TABLES:
+            order = ", ".join(key_columns(table))
+            if table in PARTITIONED_TABLES:
+                cols = ", ".join(c.name for c in columns(TABLES[table]) if c.name != "year")
+                table_dir = out_dir / table
+                table_dir.mkdir(parents=True, exist_ok=True)
+                years = [
+                    y for (y,) in con.execute(f"SELECT DISTINCT year FROM {table} ORDER BY year").fetchall()
+                ]
+                for year in years:
+                    part = table_dir / f"year={year}"
+                    part.mkdir(parents=True, exist_ok=True)
+                    target = part / "part-0.parquet"
+                    con.execute(
+                        f"COPY (SELECT {cols} FROM {table} WHERE year = {int(year)} ORDER BY {order}) "
+                        f"TO {_q(str(target))} ({opts})"
+                    )
+                paths[table] = table
+            else:
+                target = out_dir / f"{table}.parquet"
+                con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO {_q(str(target))} ({opts})")
+                paths[table] = target.name
+    finally:
+        con.close()
+    return paths
+
+
+# --------------------------------------------------------------------------- dataset card
+
+
+def _fmt_counts(row_counts: dict[str, Any]) -> str:
+    lines = ["| table | rows |", "| --- | ---: |"]
+    for table, n in row_counts.items():
+        lines.append(f"| `{table}` | {n:,} |" if isinstance(n, int) else f"| `{table}` | {n} |")
+    return "\n".join(lines)
+
+
+def write_dataset_card(version_dir: Path, manifest: dict) -> None:
+    """Write ``version_dir/README.md`` describing the version from its manifest."""
+    version_id = manifest.get("version_id", version_dir.name)
+    created = manifest.get("created_at", "")
+    row_counts = manifest.get("row_counts") or {}
+    code = manifest.get("code_version") or {}
+    table_lines = "\n".join(f"- `{t}`: {_model_doc(t)}" for t in TABLES)
+    view_lines = "\n".join(f"- `{v}`: {d}" for v, (d, _, _) in _VIEWS.items())
+    size = ""
+    if isinstance(row_counts.get("documents"), int):
+        size = f" This version holds {row_counts['documents']:,} event pages."
+    text = f"""# Kremlin events transcripts — version `{version_id}`
+
+A curated dataset of the event pages ("Events" section) of **en.kremlin.ru**, the
+English-language President of Russia website: titles, dates, places, footer tags,
+body paragraphs, speech turns with resolved speakers, and persons.{size}
+
+- Version: `{version_id}` (created {created}, parent `{manifest.get("parent")}`)
+- Contract schema version: `{manifest.get("schema_version", SCHEMA_VERSION)}`
+- Code: `{code.get("package", "kremlin-dataset")}` {code.get("version", "")}, commit `{code.get("git_commit")}`
+- Dataset fingerprint (sha256 of all table content): `{manifest.get("dataset_fingerprint")}`
+- Input fingerprint (sha256 of the raw files): `{manifest.get("input_fingerprint")}`
+
+## Source and licence
+
+All text comes from the President of Russia website, <https://en.kremlin.ru/events>,
+whose content is published under the **Creative Commons Attribution 4.0 International (CC BY 4.0)**
+licence. This dataset is redistributed under the same **CC BY 4.0** licence: when you
+use it, credit **en.kremlin.ru (President of Russia website)** as the source of the
+text, and this dataset as the source of its structure. The text is reproduced as
+published; parsing, normalisation and person resolution are ours and may contain
+errors. The code that builds it is MIT-licensed.
+
+## How to cite
+
+See `CITATION.cff` in the code repository; please name the version id `{version_id}`
+and credit en.kremlin.ru.
+
+## Contents
+
+| path | what |
+| --- | --- |
+| `kremlin.duckdb` | DuckDB {duckdb.__version__} database: all tables, documented views, full-text index |
+| `parquet/` | the same tables as zstd Parquet (documents, paragraphs, utterances partitioned by `year`) |
+| `quality/` | quality-gate reports for this build |
+| `manifest.json` | version id, parent, code version, fingerprints, row counts, quality, lineage |
+
+Row counts:
+
+{_fmt_counts(row_counts)}
+
+Tables (every table and column is documented in the database: `duckdb_columns().comment`):
+
+{table_lines}
+
+Views:
+
+{view_lines}
+
+## How to query
+
+```sql
+-- duckdb -readonly kremlin.duckdb
+SELECT event_date, title FROM documents ORDER BY event_date DESC LIMIT 10;
+
+-- who spoke most, per year
+SELECT year(event_date) AS year, person_name, sum(words) AS words
+FROM document_speakers GROUP BY ALL QUALIFY row_number() OVER (PARTITION BY year ORDER BY words DESC) <= 3
+ORDER BY year;
+
+-- column documentation
+SELECT table_name, column_name, comment FROM duckdb_columns() WHERE NOT internal;
+
+-- full-text search (BM25): needs the fts extension at query time only
+LOAD fts;
+SELECT p.doc_id, p.paragraph_index, p.text,
+       fts_main_paragraphs_search.match_bm25(s.search_id, 'energy security') AS score
+FROM paragraphs_search AS s JOIN paragraphs AS p USING (doc_id, paragraph_index)
+WHERE score IS NOT NULL ORDER BY score DESC LIMIT 10;
+```
+
+The database opens without the fts extension; only `match_bm25` needs `LOAD fts`
+(from Python, `kremlin.analyst.load_fts(con)` loads the copy in the
+`duckdb-extension-fts` package offline, and `kremlin.analyst.search(con, "…")` wraps the
+query above for paragraphs and speech turns).
+
+From Parquet, without the database:
+
+```sql
+SELECT year, count(*) FROM read_parquet('parquet/paragraphs/*/*.parquet', hive_partitioning = true)
+GROUP BY year ORDER BY year;
+SELECT * FROM 'parquet/persons.parquet' LIMIT 5;
+```
+"""
+    (version_dir / "README.md").write_text(text, encoding="utf-8")

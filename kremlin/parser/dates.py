@@ -1,0 +1,88 @@
+"""Date and time lines as the site prints them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        "January February March April May June July August September October November December".split(), 1
+    )
+}
+_MONTH = r"(?P<m1>[A-Z][a-z]+)"
+# `Announcement, June 13 − 14, 2019` uses U+2212; en dash and hyphen appear in edits too.
+DATE_LINE = re.compile(
+    r"^(?P<ann>Announcement,\s*)?" + _MONTH + r"\s+(?P<d1>\d{1,2})"
+    r"(?:\s*[−–-]\s*(?:(?P<m2>[A-Z][a-z]+)\s+)?(?P<d2>\d{1,2}))?"
+    r",\s*(?P<y>\d{4})$"
+)
+TIME_LINE = re.compile(r"^(?P<h>\d{1,2}):(?P<mi>\d{2})$")
+PUBLICATION = re.compile(
+    r"^(?P<m>[A-Z][a-z]+)\s+(?P<d>\d{1,2}),\s*(?P<y>\d{4}),\s*(?P<h>\d{1,2}):(?P<mi>\d{2})$"
+)
+
+
+class InvalidDate(ValueError):
+    """A line shaped like a date that names no real day (e.g. February 30)."""
+
+
+@dataclass(frozen=True)
+class DateLine:
+    is_announcement: bool
+    start: dt.date
+    end: dt.date | None
+
+
+def _day(year: int, month_name: str, day: int) -> dt.date:
+    month = MONTHS.get(month_name)
+    if month is None:
+        raise InvalidDate(f"unknown month {month_name!r}")
+    try:
+        return dt.date(year, month, day)
+    except ValueError as exc:
+        raise InvalidDate(f"{month_name} {day}, {year}: {exc}") from None
+
+
+def looks_like_date(line: str) -> bool:
+    m = DATE_LINE.match(line)
+    return bool(m and m.group("m1") in MONTHS)
+
+
+def parse_date_line(line: str) -> DateLine | None:
+    """None when the line is not a date line; raises InvalidDate for impossible days."""
+    m = DATE_LINE.match(line)
+    if not m or m.group("m1") not in MONTHS:
+        return None
+    year = int(m.group("y"))
+    start = _day(year, m.group("m1"), int(m.group("d1")))
+    end = None
+    if m.group("d2"):
+        end = _day(year, m.group("m2") or m.group("m1"), int(m.group("d2")))
+        if end < start:
+            raise InvalidDate(f"range ends before it starts: {line!r}")
+    return DateLine(is_announcement=bool(m.group("ann")), start=start, end=end)
+
+
+def parse_time_line(line: str) -> str | None:
+    m = TIME_LINE.match(line)
+    if not m:
+        return None
+    h, mi = int(m.group("h")), int(m.group("mi"))
+    if h > 23 or mi > 59:
+        return None
+    return f"{h:02d}:{mi:02d}"
+
+
+def parse_publication(text: str) -> dt.datetime:
+    """'June 18, 2020, 14:30' → naive Moscow-local datetime; raises InvalidDate."""
+    m = PUBLICATION.match(text)
+    if not m:
+        raise InvalidDate(f"unreadable publication date {text!r}")
+    day = _day(int(m.group("y")), m.group("m"), int(m.group("d")))
+    h, mi = int(m.group("h")), int(m.group("mi"))
+    if h > 23 or mi > 59:
+        raise InvalidDate(f"impossible time in publication date {text!r}")
+    return dt.datetime(day.year, day.month, day.day, h, mi)

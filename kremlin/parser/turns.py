@@ -1,0 +1,225 @@
+"""Speech turns: a paragraph that opens with a speaker label and a colon starts a turn.
+
+The page marks speakers in bold, which plain text loses, so a label is recognised by its
+shape: a short run of capitalised words (a title and a name), an anonymous speaker word
+(`Question`, `Remark`…), optionally followed by a parenthetical like `(retranslated)`.
+Sentences that merely contain a colon (`My question is: …`, `Contact telephone numbers:`)
+do not qualify.
+"""
+
+from __future__ import annotations
+
+import re
+
+ANONYMOUS = {
+    "question",
+    "questions",
+    "remark",
+    "remarks",
+    "reply",
+    "answer",
+    "voice",
+    "voices",
+    "response",
+    "comment",
+    "interjection",
+    "audience",
+    "moderator",
+    "host",
+    "presenter",
+    "correspondent",
+    "journalist",
+    "participant",
+    "representative",
+    "speaker",
+    "from the audience",
+    "voice from the audience",
+    "voices from the audience",
+    "laughter",
+    "applause",
+    "operator",
+    "call centre operator",
+    "volunteer",
+    "volunteers",
+    "student",
+    "students",
+    "reporter",
+    "anchor",
+    "interpreter",
+    "translator",
+}
+# `Question from Perm Territory`, `Remark from the audience`
+_ANON_FROM = re.compile(r"^(?:Question|Remark|Reply|Answer|Comment|Voice|Response)s? (?:from|by) ")
+# Words that end a role, never a name: `Interior Minister:` alone is a list entry, not a speaker.
+ROLE_TAIL = {
+    "minister",
+    "president",
+    "governor",
+    "chairman",
+    "chairwoman",
+    "director",
+    "secretary",
+    "ambassador",
+    "mayor",
+    "head",
+    "speaker",
+    "chief",
+    "commander",
+    "prosecutor",
+    "premier",
+    "deputy",
+    "leader",
+    "officer",
+    "envoy",
+    "advisor",
+    "adviser",
+    "aide",
+    "rector",
+    "ceo",
+}
+# `Sebastian Kurz (retranslated):Mr President` has no space after the colon.
+_LABEL = re.compile(r"^(?P<label>[^:]{1,300}?)\s*(?::(?:\s+|$)|(?<=\)):)(?P<rest>.*)$", re.S)
+_PAREN = re.compile(r"\s*\([^()]*\)\s*$")
+_CONNECTORS = {
+    "of",
+    "the",
+    "and",
+    "for",
+    "de",
+    "da",
+    "del",
+    "der",
+    "van",
+    "von",
+    "bin",
+    "al",
+    "el",
+    "ibn",
+    "la",
+    "le",
+    "du",
+    "on",
+    "in",
+    "at",
+    "to",
+    "with",
+    "dos",
+    "di",
+    "y",
+    "a",
+    "an",
+}
+_ABBREV_DOT = re.compile(r"\b(?:[A-Z]|St|Mr|Mrs|Ms|Dr|Jr|Sr|Prof|Gen|Lt|Col|Adm)\.|\b[A-Z]{2,}\.[A-Z]{2,}\b")
+_NAME_WORD = re.compile(
+    r"^[A-Z][\w’'`.-]*$|^[A-Z]{2,}$|^Mc[A-Z]\w*$|^[A-Z]\w*-[A-Za-z]\w*$"
+    r"|^(?:al|el|ad|as|ash|ben|bin|ibn|de|da|di|van|von|le|la|du)-[A-Z]\w*$"
+)
+# Particles inside a name (`Alexander Van der Bellen`, `Abdullah II of Jordan`).
+_NAME_PARTICLES = {"der", "de", "van", "von", "da", "di", "du", "la", "le", "bin", "ibn", "al", "el", "of", "y", "dos"}
+# `VladimirPutin`: a name whose space the page lost.
+_CAMEL = re.compile(
+    r"^(?:[A-Z][a-z]+){2,}$|^[A-Z][a-z]+(?:of|the)?(?:[A-Z][a-z]+)+$|^[A-Z][a-z]+[A-Z]{2,}$|^[A-Z]\.\s?[A-Z][a-z]{2,}$"
+)
+
+
+def split_label(paragraph: str) -> tuple[str, str] | None:
+    m = _LABEL.match(paragraph)
+    if not m:
+        return None
+    return m.group("label").strip(), m.group("rest").strip()
+
+
+def _core(label: str) -> str:
+    """Label without trailing parentheticals such as '(retranslated)'."""
+    prev = None
+    while prev != label:
+        prev = label
+        label = _PAREN.sub("", label)
+    return label.strip()
+
+
+def is_speaker_label(label: str, page_speakers: set[str] | frozenset[str] = frozenset()) -> bool:
+    core = _core(label)
+    if not core or not (core[0].isalpha() or core[0].isdigit()):
+        return False
+    if core.lower() in ANONYMOUS or label in page_speakers or core in page_speakers or _ANON_FROM.match(core):
+        return True
+    if _CAMEL.match(core) and len(core) >= 6:
+        return True
+    if any(c in core for c in "?!;“”\"«»"):
+        return False
+    if "." in _ABBREV_DOT.sub("", core):
+        return False
+    words = core.replace(",", " ").split()
+    if not words or len(words) > 30:
+        return False
+    if "," in core:
+        # `Alisa Shmelyova, metrology engineer`: a name, then the role.
+        head = core.split(",", 1)[0].split()
+        if len(head) >= 2 and len(_name_tail(head)) == len(head):
+            return not _has_verb(core)
+    if words[0] in _NOT_LABEL_START:
+        return False
+    tail = [w for w in _name_tail(words) if w not in _NAME_PARTICLES]
+    if len(tail) < 2:
+        return False
+    if tail[0].lower() in ROLE_TAIL:
+        return False
+    roles = [k for k, w in enumerate(tail) if w.lower() in ROLE_TAIL]
+    if roles and len(tail[: roles[0]]) < 2:
+        return False  # `Minister of Energy`: a role with no name after it
+    if all(w.lower() in _CONNECTORS or not w[0].islower() for w in words):
+        return True
+    # Lower-case role words (`Plenary session moderator Ryan Chilcote`) but no verb.
+    return not _has_verb(core)
+
+
+_NOT_LABEL_START = frozenset(
+    "In And As About Text But If When So Also For On At With Regarding To Then Now Here This That These "
+    "Those It We I You He She They My Our Your His Her Their After Before During Following".split()
+)
+
+
+def _name_tail(words: list[str]) -> list[str]:
+    """Capitalised words ending the label (particles inside the name allowed)."""
+    tail: list[str] = []
+    for w in reversed(words):
+        if _NAME_WORD.match(w):
+            tail.append(w)
+        elif tail and w in _NAME_PARTICLES:
+            tail.append(w)
+        else:
+            break
+    return tail
+
+
+_VERBISH = re.compile(
+    r"\b(?:is|are|was|were|has|have|had|will|would|can|could|should|must|did|does|do|said|says|I|we|you|"
+    r"my|our|your|let|please|it|this|that|here|there|what|who|how|why|[a-z]{3,}ed|[a-z]+ing)\b"
+)
+
+
+def _has_verb(text: str) -> bool:
+    return bool(_VERBISH.search(text))
+
+
+def find_turn_starts(paragraphs: list[str], tag_surnames: set[str]) -> list[tuple[int, str, str]]:
+    """(paragraph index, label, rest) for each paragraph that opens a speech turn.
+
+    Two passes: the first collects confident labels, so that short forms a page uses
+    later (`Putin:` after `Vladimir Putin:`) are recognised in the second.
+    """
+    candidates = [(i, split_label(p)) for i, p in enumerate(paragraphs)]
+    confident: set[str] = set()
+    for _, parts in candidates:
+        if parts and is_speaker_label(parts[0]):
+            core = _core(parts[0])
+            confident.add(parts[0])
+            confident.add(core)
+            confident.update(w for w in core.split()[-1:])
+    known = confident | tag_surnames
+    out = []
+    for i, parts in candidates:
+        if parts and is_speaker_label(parts[0], known):
+            out.append((i, parts[0], parts[1]))
+    return out

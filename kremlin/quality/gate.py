@@ -1,0 +1,311 @@
+"""Run the expectation suites on a curated DuckDB file and judge the release.
+
+Great Expectations does not work on DuckDB through SQLAlchemy, so every suite's frame is
+computed in DuckDB (read-only connection), fetched into pandas and validated with GX's
+pandas datasource in an ephemeral context. Frames are validated and dropped one at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+
+from kremlin.quality.suites import Check, FrameSuite, GateConfig, build_suites, to_gx_suite
+
+#: failed column checks with at most this many unexpected rows are re-run to name the rows
+#: (GX builds that list row by row, too slow for a wholesale failure).
+_MAX_INDEXED_FAILURES = 2000
+
+
+@dataclass
+class CheckResult:
+    table: str
+    expectation: str
+    """GX expectation type ('expect_column_values_to_be_unique')."""
+    column: str | None
+    severity: Literal["critical", "warning"]
+    success: bool
+    observed: str
+    details: dict
+    name: str = ""
+    """Unique check id ('documents.doc_id.unique')."""
+    description: str = ""
+
+
+@dataclass
+class GateResult:
+    checks: list[CheckResult]
+    row_counts: dict[str, int] = field(default_factory=dict)
+    """Rows per curated table: pass them as previous_row_counts to the next run."""
+    gx_results: dict[str, Any] = field(default_factory=dict)
+    """GX validation result JSON per suite."""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return not self.critical_failures
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.success and c.severity == "warning"]
+
+    @property
+    def critical_failures(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.success and c.severity == "critical"]
+
+    @property
+    def verdict(self) -> str:
+        if not self.passed:
+            return "FAILED"
+        return "PASSED WITH WARNINGS" if self.warnings else "PASSED"
+
+    def _counts(self) -> str:
+        n_ok = sum(c.success for c in self.checks)
+        return (
+            f"{len(self.checks)} checks: {n_ok} passed, {len(self.critical_failures)} critical failures, "
+            f"{len(self.warnings)} warnings"
+        )
+
+    def summary_text(self) -> str:
+        lines = [f"Quality gate {self.verdict}: {self._counts()}"]
+        for c in self.critical_failures + self.warnings:
+            lines.append(f"  [{c.severity.upper()}] {c.name} ({c.expectation}): {c.observed}")
+        return "\n".join(lines)
+
+    def summary_markdown(self) -> str:
+        lines = [f"## Quality gate: **{self.verdict}**", "", self._counts(), ""]
+        failed = self.critical_failures + self.warnings
+        if failed:
+            lines += ["| severity | check | table | column | expectation | observed |", "|---|---|---|---|---|---|"]
+            for c in failed:
+                cells = [c.severity, c.name, c.table, c.column or "", c.expectation, c.observed]
+                lines.append("| " + " | ".join(_md_cell(x) for x in cells) + " |")
+            lines.append("")
+        if self.row_counts:
+            lines.append("Rows: " + ", ".join(f"{t} {n:,}" for t, n in self.row_counts.items()))
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return _jsonable(
+            {
+                "passed": self.passed,
+                "verdict": self.verdict,
+                "n_checks": len(self.checks),
+                "n_critical_failures": len(self.critical_failures),
+                "n_warnings": len(self.warnings),
+                "meta": self.meta,
+                "row_counts": self.row_counts,
+                "checks": [asdict(c) for c in self.checks],
+                "gx_results": self.gx_results,
+            }
+        )
+
+
+def _md_cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+# --------------------------------------------------------------------------- observed text
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = "NULL" if value is None or value != value else str(value)  # NaN/NA → NULL
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _sample_text(result: dict, index_columns: tuple[str, ...], n: int) -> str:
+    rows = result.get("partial_unexpected_index_list") or []
+    if rows and isinstance(rows[0], dict):
+        parts = []
+        for row in rows[:n]:
+            key = ", ".join(f"{c}={_short(row.get(c))}" for c in index_columns if c in row)
+            vals = ", ".join(f"{c}={_short(v)}" for c, v in row.items() if c not in index_columns)
+            parts.append(f"{key}: {vals}" if vals else key)
+        return "; ".join(parts)
+    counts = result.get("partial_unexpected_counts") or []
+    if counts:
+        return "; ".join(f"{_short(c.get('value'))} ×{c.get('count')}" for c in counts[:n])
+    return ", ".join(_short(v) for v in (result.get("partial_unexpected_list") or [])[:n])
+
+
+def _observed(check: Check, result: dict, index_columns: tuple[str, ...], n: int) -> str:
+    if "observed_value" in result and "unexpected_count" not in result:
+        value = result["observed_value"]
+        if check.expectation.startswith("ExpectTableRowCount"):
+            return f"{value} rows"
+        return _short(value, 200)
+    if "unexpected_count" in result:
+        bad, total = result.get("unexpected_count") or 0, result.get("element_count") or 0
+        text = f"{bad} unexpected of {total}"
+        if "mostly" in check.kwargs and total:
+            text += f" ({100 - (result.get('unexpected_percent') or 0):.2f}% conform, need {check.kwargs['mostly']:.0%})"
+        if bad:
+            text += "; e.g. " + _sample_text(result, index_columns, n)
+        return text
+    return _short(result, 200)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _fetch(con, sql: str):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duckdb's pandas conversion trips pandas deprecations
+        return con.execute(sql).df()
+
+
+def _validate(batch, gx_suite, *, index_columns: tuple[str, ...], n: int) -> dict:
+    result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": n}
+    if index_columns:
+        result_format["unexpected_index_column_names"] = list(index_columns)
+    return batch.validate(gx_suite, result_format=result_format).to_json_dict()
+
+
+def _run_suite(context, suite: FrameSuite, frame, config: GateConfig) -> tuple[list[CheckResult], dict]:
+    by_name = {c.name: c for c in suite.checks}
+    source = context.data_sources.add_pandas(f"frame_{suite.name}")
+    batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("all").get_batch(
+        batch_parameters={"dataframe": frame}
+    )
+    n = config.sample_size
+    gx_json = _validate(batch, to_gx_suite(suite), index_columns=(), n=n)
+    results = {r["expectation_config"]["meta"]["check"]: r for r in gx_json["results"]}
+
+    # Second pass: name the offending rows of (not too widely) failed column checks.
+    rerun = [
+        by_name[name]
+        for name, r in results.items()
+        if not r["success"] and 0 < (r["result"].get("unexpected_count") or 0) <= _MAX_INDEXED_FAILURES
+    ]
+    if rerun and suite.index_columns:
+        again = _validate(batch, to_gx_suite(suite, rerun), index_columns=suite.index_columns, n=n)
+        for r in again["results"]:
+            if not (r.get("exception_info") or {}).get("raised_exception"):
+                results[r["expectation_config"]["meta"]["check"]] = r
+        gx_json["results"] = [results[c.name] for c in suite.checks if c.name in results]
+
+    out = []
+    for check in suite.checks:
+        r = results.get(check.name)
+        if r is None:
+            out.append(_error_result(check, suite, "GX returned no result"))
+            continue
+        exc = r.get("exception_info") or {}
+        if exc.get("raised_exception"):
+            out.append(_error_result(check, suite, f"GX error: {exc.get('exception_message')}"))
+            continue
+        out.append(
+            CheckResult(
+                table=check.table,
+                expectation=check.expectation_type,
+                column=check.column,
+                severity=check.severity,
+                success=bool(r["success"]),
+                observed=_observed(check, r.get("result") or {}, suite.index_columns, n),
+                details=_jsonable(
+                    {"suite": suite.name, "kwargs": r["expectation_config"]["kwargs"], "result": r.get("result")}
+                ),
+                name=check.name,
+                description=check.description,
+            )
+        )
+    return out, _jsonable(gx_json)
+
+
+def _error_result(check: Check, suite: FrameSuite, message: str) -> CheckResult:
+    return CheckResult(
+        table=check.table,
+        expectation=check.expectation_type,
+        column=check.column,
+        severity=check.severity,
+        success=False,
+        observed=message[:300],
+        details={"suite": suite.name, "kwargs": _jsonable(check.kwargs), "error": message},
+        name=check.name,
+        description=check.description,
+    )
+
+
+def _gx_context():
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return context
+
+
+def run_quality_gate(
+    db_path: Path,
+    *,
+    out_dir: Path,
+    previous_row_counts: dict[str, int] | None = None,
+    today: dt.date | None = None,
+    config: GateConfig | None = None,
+) -> GateResult:
+    """Validate ``db_path`` (opened read-only) and write validation.json and report.html to ``out_dir``."""
+    from kremlin.quality.report import write_report
+
+    started = time.perf_counter()
+    config = config or GateConfig()
+    today = today or dt.date.today()
+    suites = build_suites(config, today=today, previous_row_counts=previous_row_counts)
+    context = _gx_context()
+
+    checks: list[CheckResult] = []
+    row_counts: dict[str, int] = {}
+    gx_results: dict[str, Any] = {}
+    timings: dict[str, float] = {}
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        for suite in suites:
+            t0 = time.perf_counter()
+            try:
+                frame = _fetch(con, suite.sql)
+            except duckdb.Error as exc:
+                message = f"frame query failed: {type(exc).__name__}: {exc}"
+                checks += [_error_result(c, suite, message) for c in suite.checks]
+                gx_results[suite.name] = {"success": False, "error": message}
+                timings[suite.name] = round(time.perf_counter() - t0, 3)
+                continue
+            if suite.row_count_of:
+                row_counts[suite.row_count_of] = len(frame)
+            suite_checks, gx_results[suite.name] = _run_suite(context, suite, frame, config)
+            checks += suite_checks
+            del frame
+            timings[suite.name] = round(time.perf_counter() - t0, 3)
+    finally:
+        con.close()
+
+    result = GateResult(
+        checks=checks,
+        row_counts=row_counts,
+        gx_results=gx_results,
+        meta={
+            "db_path": str(db_path),
+            "today": today.isoformat(),
+            "previous_row_counts": previous_row_counts,
+            "config": asdict(config),
+            "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "seconds": round(time.perf_counter() - started, 3),
+            "suite_seconds": timings,
+        },
+    )
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "validation.json").write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    write_report(result, out_dir / "report.html")
+    return result

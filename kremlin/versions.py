@@ -1,0 +1,552 @@
+"""Versioned layout of the curated output, its manifest, atomic publishing and retention.
+
+Layout of ``CURATED_DIR``::
+
+    .lock                      flock target of CuratedLock (one publisher at a time)
+    .staging/<build>/          builds in progress (same filesystem as versions/)
+    .staging/<build>.lock      held by a live build (see ``staging_dir``)
+    .trash/                    versions/builds being deleted (rename first, then rmtree)
+    versions/<version_id>/     complete, immutable versions:
+        kremlin.duckdb  parquet/  quality/  manifest.json  README.md
+    latest -> versions/<version_id>   relative symlink, switched atomically
+
+Crash safety rests on two atomic operations of one filesystem: a build directory
+becomes a version with a single ``rename`` (so ``versions/`` only ever holds complete
+versions), and ``latest`` is switched by ``rename``-ing a fresh symlink over it (so it
+always names either the old or the new version). Everything else is cleanup that a
+later run can redo.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterable, Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from kremlin.contract import columns
+from schemas.tables import TABLES
+
+PACKAGE = "kremlin-dataset"
+DB_FILENAME = "kremlin.duckdb"
+MANIFEST_FILENAME = "manifest.json"
+MANIFEST_FORMAT = 1
+VERSIONS = "versions"
+LATEST = "latest"
+STAGING = ".staging"
+TRASH = ".trash"
+LOCK = ".lock"
+FINGERPRINT_ALGORITHM = "kremlin-dataset-fingerprint/1"
+
+_VERSION_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
+
+
+class LockBusyError(RuntimeError):
+    """Another process holds the curated-directory lock."""
+
+
+# --------------------------------------------------------------------------- ids & fingerprints
+
+
+def make_version_id(created_at: dt.datetime, input_fingerprint: str) -> str:
+    """Sortable version id: UTC creation second + first 8 hex digits of the input fingerprint.
+
+    Lexicographic order equals chronological order, so directory listings sort by age.
+    """
+    if created_at.tzinfo is None or created_at.utcoffset() is None:
+        raise ValueError("created_at must be timezone-aware (a naive time is ambiguous)")
+    prefix = input_fingerprint.lower()[:8]
+    if not re.fullmatch(r"[0-9a-f]{8}", prefix):
+        raise ValueError(f"input_fingerprint must start with 8 hex digits: {input_fingerprint!r}")
+    return f"{created_at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-{prefix}"
+
+
+def is_version_id(name: str) -> bool:
+    return bool(_VERSION_ID.match(name))
+
+
+def input_fingerprint(files: Iterable[tuple[str, str]]) -> str:
+    """sha256 over the sorted (relative name, file sha256) pairs: independent of listing order."""
+    h = hashlib.sha256()
+    for name, digest in sorted((str(n), str(d).lower()) for n, d in files):
+        # NUL and newline cannot occur in a relative name, so the encoding is unambiguous.
+        h.update(f"{name}\0{digest}\n".encode())
+    return h.hexdigest()
+
+
+def table_fingerprints(db_path: Path) -> dict[str, str]:
+    """sha256 of each contract table's content, rows in key order.
+
+    Each row is serialised as JSON (column name -> value, in contract column order, with
+    timestamps rendered in UTC) and hashed in SQL; the row hashes are streamed in key
+    order (row hash as the final tie-break, so duplicate keys or key-less tables are
+    still deterministic) into one sha256 that also covers the table name and columns.
+    Streaming keeps memory flat however large the table is.
+    """
+    out: dict[str, str] = {}
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        # TIMESTAMPTZ renders in the session zone; pin it so two runners agree.
+        con.execute("SET TimeZone = 'UTC'")
+        for table, model in TABLES.items():
+            cols = columns(model)
+            pk = [c.name for c in cols if c.pk] or [c.name for c in cols]
+            struct = ", ".join(f"'{c.name}': \"{c.name}\"" for c in cols)
+            h = hashlib.sha256(f"{table}({','.join(c.name for c in cols)})\n".encode())
+            reader = con.execute(
+                f"SELECT h FROM (SELECT *, sha256(to_json({{{struct}}})::VARCHAR) AS h FROM {table}) "
+                f"ORDER BY {', '.join(pk)}, h"
+            ).to_arrow_reader(65536)
+            for batch in reader:
+                h.update("".join(batch.column(0).to_pylist()).encode())
+            out[table] = h.hexdigest()
+    finally:
+        con.close()
+    return out
+
+
+def dataset_fingerprint(db_path: Path) -> str:
+    """One sha256 over every contract table's content (see ``table_fingerprints``).
+
+    Identical data gives an identical fingerprint whatever the insertion order, the
+    runner or the physical layout of the file; any changed value changes it.
+    """
+    h = hashlib.sha256(FINGERPRINT_ALGORITHM.encode())
+    for table, digest in table_fingerprints(db_path).items():
+        h.update(f"\n{table}:{digest}".encode())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- code version & manifest
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "--no-optional-locks", "-C", str(root), *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout
+
+
+def code_version(parser_version: str | None = None) -> dict[str, Any]:
+    """Package version and, in a git checkout, the commit and whether the tree is dirty.
+
+    ``git --no-optional-locks`` keeps ``status`` from rewriting the index, so asking
+    never changes the checkout. Untracked files do not count as dirty (as in
+    ``git describe --dirty``).
+    """
+    try:
+        version = metadata.version(PACKAGE)
+    except metadata.PackageNotFoundError:
+        version = "0+unknown"
+    info: dict[str, Any] = {"package": PACKAGE, "version": version, "git_commit": None, "git_dirty": None}
+    root = Path(__file__).resolve().parents[1]
+    if (root / ".git").exists():
+        head = _git(root, "rev-parse", "HEAD")
+        if head and head.strip():
+            info["git_commit"] = head.strip()
+            status = _git(root, "status", "--porcelain", "--untracked-files=no")
+            info["git_dirty"] = None if status is None else bool(status.strip())
+    if parser_version is not None:
+        info["parser_version"] = parser_version
+    return info
+
+
+def _iso(t: dt.datetime) -> str:
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ValueError("created_at must be timezone-aware")
+    return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def build_manifest(
+    *,
+    version_id: str,
+    created_at: dt.datetime,
+    parent: str | None,
+    code_version: dict,
+    input_fingerprint: str,
+    schema_version: str,
+    row_counts: dict,
+    quality: dict,
+    lineage: dict,
+    dataset_fingerprint: str,
+) -> dict[str, Any]:
+    """The version's manifest as a JSON-ready dict (written by ``write_manifest``)."""
+    if not is_version_id(version_id):
+        raise ValueError(f"not a version id: {version_id!r}")
+    manifest = {
+        "manifest_format": MANIFEST_FORMAT,
+        "version_id": version_id,
+        "created_at": _iso(created_at),
+        "parent": parent,
+        "schema_version": schema_version,
+        "code_version": code_version,
+        "input_fingerprint": input_fingerprint,
+        "dataset_fingerprint": dataset_fingerprint,
+        "fingerprint_algorithm": FINGERPRINT_ALGORITHM,
+        "row_counts": row_counts,
+        "quality": quality,
+        "lineage": lineage,
+    }
+    # Fail here, in the build, rather than when the manifest is written or read.
+    json.dumps(manifest, allow_nan=False)
+    return manifest
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_manifest(build_dir: Path, manifest: dict) -> Path:
+    """Write ``build_dir/manifest.json`` atomically (temp file, fsync, rename).
+
+    Write it last: a version directory is "complete" when its manifest exists.
+    """
+    target = build_dir / MANIFEST_FILENAME
+    tmp = build_dir / f".{MANIFEST_FILENAME}.{secrets.token_hex(4)}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=2, sort_keys=False, allow_nan=False)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    _fsync_path(build_dir)
+    return target
+
+
+# --------------------------------------------------------------------------- reading the layout
+
+
+def _is_complete(version_dir: Path) -> bool:
+    return (version_dir / MANIFEST_FILENAME).is_file() and (version_dir / DB_FILENAME).is_file()
+
+
+def latest_version(curated_dir: Path) -> str | None:
+    """Version id that ``latest`` points at, or None when there is no (complete) latest."""
+    link = curated_dir / LATEST
+    try:
+        target = os.readlink(link)
+    except OSError:
+        return None
+    version_id = Path(target).name
+    return version_id if _is_complete(curated_dir / VERSIONS / version_id) else None
+
+
+def list_versions(curated_dir: Path) -> list[str]:
+    """Complete versions (manifest and database present), oldest first."""
+    root = curated_dir / VERSIONS
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if is_version_id(p.name) and p.is_dir() and _is_complete(p))
+
+
+def read_manifest(curated_dir: Path, version_id: str | None = None) -> dict | None:
+    """Manifest of a version (``latest`` when None), or None if there is no such version."""
+    version_id = version_id or latest_version(curated_dir)
+    if version_id is None:
+        return None
+    try:
+        with open(curated_dir / VERSIONS / version_id / MANIFEST_FILENAME, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        return None
+
+
+# --------------------------------------------------------------------------- lock
+
+
+class CuratedLock:
+    """Exclusive lock on a curated directory (``flock`` on ``curated_dir/.lock``).
+
+    Hold it around publish + retention. ``flock`` belongs to the open file, so the
+    kernel releases it when the holder dies: a crashed publisher never leaves a stale
+    lock behind. ``wait=False`` fails at once with LockBusyError; ``timeout`` waits at
+    most that many seconds.
+    """
+
+    def __init__(self, curated_dir: Path, wait: bool = True, timeout: float | None = None) -> None:
+        self.curated_dir = Path(curated_dir)
+        self.path = self.curated_dir / LOCK
+        self.wait = wait
+        self.timeout = timeout
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def _holder(self) -> str:
+        try:
+            return self.path.read_text(encoding="utf-8").strip() or "unknown holder"
+        except OSError:
+            return "unknown holder"
+
+    def acquire(self) -> None:
+        if self._fd is not None:
+            raise RuntimeError(f"{self.path} is already held by this CuratedLock")
+        self.curated_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._lock(fd)
+            # Who holds it, for the next process's error message (diagnostic only).
+            os.ftruncate(fd, 0)
+            os.pwrite(
+                fd,
+                f"pid {os.getpid()} on {socket.gethostname()} since {_iso(dt.datetime.now(dt.UTC))}\n".encode(),
+                0,
+            )
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    def _lock(self, fd: int) -> None:
+        if self.wait and self.timeout is None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return
+        deadline = time.monotonic() + ((self.timeout or 0.0) if self.wait else 0.0)
+        delay = 0.01
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+            if time.monotonic() >= deadline:
+                waited = f" after waiting {self.timeout:g}s" if self.wait else ""
+                raise LockBusyError(
+                    f"{self.curated_dir} is locked by another process ({self._holder()}){waited}; "
+                    "another pipeline run is publishing"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def __enter__(self) -> CuratedLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+# --------------------------------------------------------------------------- staging & publishing
+
+
+@contextlib.contextmanager
+def staging_dir(curated_dir: Path, name: str) -> Iterator[Path]:
+    """Create ``curated_dir/.staging/<name>/`` for a build and mark it live while in use.
+
+    The build holds ``flock`` on ``.staging/<name>.lock`` for the duration of the block,
+    so ``apply_retention`` in another run never deletes a build that is still running,
+    while a crashed build's lock is released by the kernel and its leftovers become
+    removable. On normal exit the lock file is removed; the build directory is left
+    (it was usually moved away by ``publish_version``; a failed build stays for
+    inspection until retention removes it).
+    """
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(f"bad staging name {name!r}")
+    staging = curated_dir / STAGING
+    staging.mkdir(parents=True, exist_ok=True)
+    lock_path = staging / f"{name}.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise LockBusyError(f"build {name!r} is already running in {staging}") from exc
+        try:
+            build = staging / name
+            build.mkdir()
+            yield build
+        finally:
+            # Only the holder may remove the lock file, or a second process could
+            # delete a live build's marker.
+            with contextlib.suppress(FileNotFoundError):
+                lock_path.unlink()
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    # Data must be on disk before the rename that makes it visible, or a power loss
+    # could leave a "complete" version with empty files.
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            _fsync_path(Path(dirpath) / name)
+        _fsync_path(Path(dirpath))
+
+
+def publish_version(curated_dir: Path, build_dir: Path, version_id: str) -> Path:
+    """Move a finished build to ``versions/<version_id>`` and point ``latest`` at it.
+
+    Call with ``CuratedLock`` held. ``build_dir`` must be on the same filesystem
+    (normally ``curated_dir/.staging/...``) and contain kremlin.duckdb and manifest.json.
+    A process killed at any point leaves ``latest`` naming a complete version: until the
+    final ``os.replace`` it is the previous one, afterwards the new one. An exception
+    before the switch moves the build back to ``build_dir``.
+    """
+    curated_dir = Path(curated_dir)
+    build_dir = Path(build_dir)
+    if not is_version_id(version_id):
+        raise ValueError(f"not a version id: {version_id!r}")
+    if not _is_complete(build_dir):
+        raise ValueError(f"{build_dir} is not a complete build (needs {DB_FILENAME} and {MANIFEST_FILENAME})")
+    versions = curated_dir / VERSIONS
+    versions.mkdir(parents=True, exist_ok=True)
+    target = versions / version_id
+    if target.exists():
+        raise FileExistsError(f"version {version_id} already exists")
+    manifest = json.loads((build_dir / MANIFEST_FILENAME).read_text(encoding="utf-8"))
+    if manifest.get("version_id") != version_id:
+        raise ValueError(f"manifest version_id {manifest.get('version_id')!r} != {version_id!r}")
+    if build_dir.stat().st_dev != versions.stat().st_dev:
+        raise ValueError(f"{build_dir} is not on the filesystem of {versions}: the move would not be atomic")
+    link = curated_dir / LATEST
+    if link.exists() and not link.is_symlink():
+        raise ValueError(f"{link} exists and is not a symlink")
+
+    _fsync_tree(build_dir)
+    os.rename(build_dir, target)
+    _fsync_path(versions)
+    _fsync_path(build_dir.parent)
+
+    tmp_link = curated_dir / f".{LATEST}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        os.symlink(f"{VERSIONS}/{version_id}", tmp_link)
+        os.replace(tmp_link, link)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp_link.unlink()
+        # Nothing points at the new version yet: undo the move so the build can be
+        # retried or inspected where it was.
+        with contextlib.suppress(OSError):
+            os.rename(target, build_dir)
+        raise
+    _fsync_path(curated_dir)
+    return target
+
+
+# --------------------------------------------------------------------------- retention
+
+
+def _remove_tree(curated_dir: Path, path: Path) -> None:
+    """Delete via a rename into .trash so a half-deleted tree is never mistaken for data."""
+    trash = curated_dir / TRASH
+    trash.mkdir(exist_ok=True)
+    doomed = trash / f"{path.name}.{secrets.token_hex(4)}"
+    os.rename(path, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def _build_is_live(staging: Path, name: str) -> bool:
+    lock_path = staging / f"{name}.lock"
+    try:
+        fd = os.open(lock_path, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def apply_retention(
+    curated_dir: Path,
+    keep: int = 10,
+    *,
+    run_started_at: dt.datetime | None = None,
+    running: Path | None = None,
+) -> list[str]:
+    """Keep the newest ``keep`` complete versions (and always ``latest``); return removed ids.
+
+    Also clears ``.trash`` and stray ``latest`` temp links, and, when ``run_started_at``
+    is given, removes ``.staging`` entries last modified before it, except ``running``
+    and builds whose ``staging_dir`` lock is still held by a live process. Call with
+    ``CuratedLock`` held.
+    """
+    if keep < 1:
+        raise ValueError("keep must be at least 1")
+    curated_dir = Path(curated_dir)
+    removed: list[str] = []
+    complete = list_versions(curated_dir)
+    latest = latest_version(curated_dir)
+    retained = set(complete[-keep:])
+    if latest is not None:
+        retained.add(latest)
+    for version_id in complete:
+        if version_id not in retained:
+            _remove_tree(curated_dir, curated_dir / VERSIONS / version_id)
+            removed.append(version_id)
+
+    for tmp in curated_dir.glob(f".{LATEST}.*.tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+    staging = curated_dir / STAGING
+    if run_started_at is not None and staging.is_dir():
+        cutoff = run_started_at.timestamp()
+        keep_path = Path(running).resolve() if running is not None else None
+        for entry in sorted(staging.iterdir()):
+            if entry.name.endswith(".lock"):
+                continue
+            if keep_path is not None and entry.resolve() == keep_path:
+                continue
+            if _build_is_live(staging, entry.name):
+                continue
+            try:
+                if entry.lstat().st_mtime >= cutoff:
+                    continue
+            except FileNotFoundError:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                _remove_tree(curated_dir, entry)
+            else:
+                entry.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                (staging / f"{entry.name}.lock").unlink()
+
+    trash = curated_dir / TRASH
+    if trash.is_dir():
+        for leftover in trash.iterdir():
+            shutil.rmtree(leftover, ignore_errors=True)
+    return removed
