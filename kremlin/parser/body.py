@@ -8,6 +8,7 @@ caption lines, slider counters and related-link blocks are set aside.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -42,6 +43,7 @@ class Body:
     see_also: list[str] = field(default_factory=list)
 
 
+_SHORT_ITEM = 60  # a verb-less entry of a list or schedule is shorter than this
 _RELATED_TAIL = 4  # an undated related-links block at the end of the body has at most this many lines
 
 
@@ -87,17 +89,31 @@ def _joins(prev: str, nxt: Line) -> str | None:
         return ""
     if t.startswith(_NO_SPACE_BEFORE) and not t.startswith("…"):
         return ""
+    # `The Deputy Prime Minister [Ivan Petrov]` / `and the Minister …`: a bracketed name is a link.
+    if prev.endswith("]") and t[0].islower():
+        return " "
     if prev.endswith(_TERMINAL) or _opens_turn(t):
         return None
     if nxt.lead_space:
         return " "
+    # A heading in capitals (`DRAFT TREATY`), a numbered clause (`1. The Parties …`), the next
+    # `Name – post` entry of a list, or the line after a photo credit starts a new block.
+    if (
+        _ALL_CAPS.match(prev)
+        or _NUMBERED.match(t)
+        or (_DASH_ITEM.match(prev) and _DASH_ITEM.match(t))
+        or _PHOTO_CREDIT_END.search(prev)
+    ):
+        return None
     first = t[0]
-    if first.islower() or first in "(–—-[" or first.isdigit():
+    if first.islower() or first in "(–—-[" or first.isdigit() or _ROMAN_THEN_LOWER.match(t):
         return " "
     # A sentence cut after a link (a name, an acronym) goes on with a capital; a
     # verb-less unpunctuated line is a heading, and a new sentence starts a new paragraph.
     last = prev.split()[-1]
-    acronym = len(last) >= 2 and last.isupper() and any(c.islower() for c in prev)
+    acronym = (
+        len(last) >= 2 and last.isupper() and any(c.islower() for c in prev) and not _ROMAN.match(last)
+    )
     if (
         first.isupper()
         and last[-1:].isalpha()
@@ -109,6 +125,14 @@ def _joins(prev: str, nxt: Line) -> str | None:
     return None
 
 
+_ALL_CAPS = re.compile(r"^[^a-z]*[A-Z]{2,} [^a-z]*[A-Z]{2,}[^a-z]*$")
+_NUMBERED = re.compile(r"^\d{1,2}\. [A-Z]")
+_DASH_ITEM = re.compile(r"^[A-Z][^–—.]{2,60} [–—] [A-Z]")
+_PHOTO_CREDIT_END = re.compile(r"\bPhoto(?::| by) [^.]{1,60}$")
+_ROMAN = re.compile(r"^[IVXLC]+$")
+# `the Order for Services to the Fatherland` / `I degree`: a Roman ordinal goes on the sentence.
+# (`I think` is a new sentence, so only the nouns an ordinal qualifies.)
+_ROMAN_THEN_LOWER = re.compile(r"^[IVX]+ (?:degree|class|rank|century|stage|grade)\b")
 _TURN_OPEN = re.compile(r"^[A-Z][^:]{0,200}?:(?:\s|$)")
 
 
@@ -147,8 +171,11 @@ def _opens_turn(text: str) -> bool:
     return bool(m) and is_speaker_label(m.group(0).rstrip(": "))
 
 
-def parse_body(lines: list[Line], is_caption: Callable[[str, bool, bool], bool]) -> Body:
+def parse_body(lines: list[Line], is_caption: Callable[[str, bool, bool, int], bool]) -> Body:
+    """``is_caption(text, first, in_list, repeats)`` judges a stand-alone line; ``repeats``
+    is how often the same line occurs in the body (captions recur under photos of one event)."""
     body = Body()
+    occurrences = Counter(ln.text for ln in lines if not ln.blank)
     i, end = 0, len(lines)
     current: str | None = None
     seen_slider = False
@@ -172,7 +199,9 @@ def parse_body(lines: list[Line], is_caption: Callable[[str, bool, bool], bool])
             body.see_also.extend(
                 lines[k].text
                 for k in range(i + 1, j)
-                if lines[k].text not in RELATED_HEADINGS and not looks_like_date(lines[k].text)
+                if lines[k].text not in RELATED_HEADINGS
+                and not looks_like_date(lines[k].text)
+                and not ATTACHMENT.match(lines[k].text)
             )
             i = j
             continue
@@ -209,14 +238,25 @@ def parse_body(lines: list[Line], is_caption: Callable[[str, bool, bool], bool])
         nxt = lines[i + 1] if i + 1 < end else None
         continues = nxt is not None and _joins(t, nxt) is not None
         prev_par = body.paragraphs[-1][1] if body.paragraphs else ""
-        in_list = (
-            bool(prev_par)
-            and (looks_like_list_item(prev_par) or prev_par.endswith(":"))
-            and nxt is not None
-            and bool(nxt.text)
-            and looks_like_list_item(nxt.text)
+        # Entries of a list or schedule (`May 9, Red Square.` / `Military parade.`) share the
+        # verb-less shape of captions; the previous paragraph tells them apart.
+        in_list = bool(prev_par) and (
+            (
+                (looks_like_list_item(prev_par) or prev_par.endswith(":"))
+                and nxt is not None
+                and bool(nxt.text)
+                and looks_like_list_item(nxt.text)
+            )
+            or (
+                len(prev_par) < _SHORT_ITEM
+                and prev_par.endswith(".")
+                and ":" not in prev_par
+                and looks_like_list_item(prev_par)
+            )
         )
-        if not continues and is_caption(t, not body.paragraphs and not body.single_captions, in_list):
+        if not continues and is_caption(
+            t, not body.paragraphs and not body.single_captions, in_list, occurrences[t]
+        ):
             body.single_captions.append(t)
             i += 1
             continue

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from kremlin.parser.turns import is_speaker_label
 
 _MAX_LEN = 300
+_MAX_FIRST_HEADING = 120
 _MAX_FIRST_BARE = 200  # a verb-less first line up to this length is the lead photo caption
+_CLAUSE_WORDS = 6
+_VERB_FORM = re.compile(r"\b[a-z]{3,}ed\b|\b(?:underwent|read|plan|plans|sets|shows)\b")
+_VERB_OBJECT = re.compile(r"\b[a-z]{3,}(?:ed|(?<!ss)s) (?:the|a|an|his|her|their|its|this|these|him|them|Mr)\b")
+_INTRODUCES_PERSON = re.compile(r"^(?:With|Meeting with|A meeting with)\b")
+_MANY = 3  # a sentence printed this many times is a caption whatever its grammar
+_TITLE_SHARE = 0.6  # a caption naming the event repeats most of the title's words
+_PORTRAIT_WORDS = 30  # `Role … Name and Role … Name`: longer verb-less lines are list entries
 _SPEAKER = re.compile(r"^[A-Z][^:]{0,60}: ")
 _STRONG = re.compile(
     r"\b(?:is|are|was|were|has|have|had|will|would|can|could|should|must|did|does|do|said|says|noted|"
@@ -47,11 +55,33 @@ _NOUN_START = re.compile(
     r"(?:President |Acting President )?(?:Vladimir )?Putin (?:with|and|at|during|before|after|addressing|"
     r"meeting|talking|visiting|laying|presenting|speaking|chairing|giving|in|on))\b"
 )
-_PHOTO_POSITION = re.compile(r"\((?:left|right|centre|center|second (?:left|right)[^)]*)\)|\b[Ff]rom left\b|\bleft to right\b|^(?:Left|Right): ")
+_PHOTO_POSITION = re.compile(
+    r"\((?:left|right|centre|center|second (?:left|right)[^)]*)\)|\b[Ff]rom left\b|\bleft to right\b"
+    r"|(?:^|\. )(?:Left|Right|On the (?:left|right)): |(?:^|\. )On the (?:left|right), |, (?:left|right), "
+)
 _NOT_PORTRAIT = frozenset("Happy The A An Thank Thanks Please Dear Long Glory Good Welcome Congratulations".split())
 _PHOTO_CREDIT = re.compile(r"(?:^|\. )Photo(?::| by) ")
-_SCENE = re.compile(r" (?:at|before|during|after|on|in|with) (?:the|a|an)\b")
+_SCENE = re.compile(r",? (?:at|before|during|after|on|in|with|prior to) (?:the|a|an)\b")
 _WITH_PORTRAIT = re.compile(r"^[A-Z][^.]{5,150}\. (?:With [A-Z]|[A-Z][\w-]+ [A-Z][\w-]+ [A-Z])")
+_WORD = re.compile(r"[A-Za-z][\w’'-]*")
+_FUNCTION_WORDS = frozenset("the a an of and in on at to for with by from as its his her their".split())
+_SENTENCE_END = re.compile(r"[.!?…](?:\s|$)")
+# The end of a sentence, not of an initial (`George W. Bush`).
+_FIRST_SENTENCE = re.compile(r"(?<!\b[A-Z])[.!?…](?:\s|$)")
+_ED_NAME = re.compile(r"\b[a-z]{3,}ed [A-Z]")  # `… invited Vladimir Putin`: a verb before a name
+# The photo database of old pages escaped apostrophes (`Putin\\'s`) and prefixed the
+# place in capitals (`TUAPSE. President Putin …`); page prose has neither.
+_PLACE_PREFIX = re.compile(r"^[A-Z][A-Z-]{3,}\. [A-Z]")
+# `Ivan Petrov – Deputy Prime Minister.`: an entry of a list of appointments.
+_PUTIN_SCENE = re.compile(
+    r"^(?:President |Acting President )?(?:Vladimir )?Putin (?:with|at|during|in|meeting|giving|attending|visiting)\b"
+)
+# Headings that introduce the transcript below are paragraphs of the page.
+_TRANSCRIPT_HEADING = re.compile(r"^(?:Excerpts|Transcript|Beginning|Speech|Opening remarks|Statement)\b")
+_NAME_DASH_ITEM = re.compile(r"^[A-Z][\w’'-]+(?: [A-Z][\w’'-]+){1,2} – ")
+_TERMINAL = tuple(".!?:;,…\"”“»)")
+_SPEAKER_ANY = re.compile(r"^[A-Z][^:]{0,80}:")
+_PERSONAL = re.compile(r"\b(?:I|we|We|you|You|our|Our|your|Your|my|My|us)\b")
 ATTACHMENT = re.compile(r"^(?:doc|docx|pdf|rtf|xls|xlsx|zip|ppt|pptx|jpg|mp3|mp4), [\d.,]+\s*(?:B|kB|KB|MB|GB)$")
 
 
@@ -68,32 +98,111 @@ def _is_portrait(text: str) -> bool:
     """
     who = _SCENE.split(text.rstrip("."), maxsplit=1)[0]
     words = who.split()
-    if len(words) < 2 or "," in who or words[0] in _NOT_PORTRAIT or any(w in ("Mr", "Ms", "Mrs") for w in words):
+    if not 2 <= len(words) <= _PORTRAIT_WORDS or "," in who or words[0] in _NOT_PORTRAIT or any(w in ("Mr", "Ms", "Mrs") for w in words):
         return False
-    return is_speaker_label(who)
+    return is_speaker_label(who) and not has_verb(who)
 
 
-def is_caption_line(text: str, first: bool, ctx: CaptionContext, in_list: bool = False) -> bool:
+def _title_overlap(text: str, title: str) -> float:
+    """Share of the line's content words that are also words of the page title."""
+    words = [w.lower() for w in _WORD.findall(text) if w.lower() not in _FUNCTION_WORDS]
+    if len(words) < 3:
+        return 0.0
+    title_words = {w.lower() for w in _WORD.findall(title)}
+    return sum(w in title_words for w in words) / len(words)
+
+
+def _clause_after_comma(text: str) -> bool:
+    """`At the talks, the two sides signed …`: an introductory phrase, then a clause with a
+    verb; a caption's comma introduces a name or a role (`With Ivan Petrov, Governor.`)."""
+    if ", " not in text or _INTRODUCES_PERSON.match(text):
+        return False
+    tail = text.split(", ", 1)[1]
+    return len(tail.split()) >= _CLAUSE_WORDS and bool(has_verb(tail) or _VERB_FORM.search(tail))
+
+
+def _finite(text: str) -> bool:
+    """A finite verb, leaving out the `-s`/`-ed` + preposition shapes that plural nouns and
+    participles share (`athletes to compete`, `talks with`)."""
+    return bool(
+        _STRONG.search(text)
+        or _PAST.search(text)
+        or _PRESENT.search(text)
+        or _ED_NAME.search(text)
+        or _VERB_OBJECT.search(text)
+    )
+
+
+def _names_event(text: str, ctx: CaptionContext) -> bool:
+    """The line opens with a verb-less sentence that restates the title (`Supreme Council
+    expanded meeting.`, `At the award ceremony. With Ivan Petrov, …`): the caption of a
+    photo of the event, maybe followed by who is in it."""
+    if not text.endswith(".") or _SPEAKER_ANY.match(text):
+        return False
+    head = _FIRST_SENTENCE.split(text, maxsplit=1)[0]
+    if len(_SENTENCE_END.findall(text)) > 2 or _STRONG.search(text) or _finite(head):
+        return False
+    return _title_overlap(head, ctx.title) >= _TITLE_SHARE
+
+
+def _recurring_caption(text: str, ctx: CaptionContext, in_list: bool, repeats: int) -> bool:
+    """A line printed more than once on the page is a caption under several photos of the
+    event, when it names the event (no verb, or mostly the title's words). Prose does not
+    recur, except set phrases addressed to the audience (`Thank you for your attention.`)."""
+    if repeats < 2 or in_list or len(text.split()) < 5 or _SPEAKER_ANY.match(text):
+        return False
+    if len(_SENTENCE_END.findall(text)) > 2 or text.endswith(("?", "!", ":", ",")) or _PERSONAL.search(text):
+        return False
+    return repeats >= _MANY or not has_verb(text) or _title_overlap(text, ctx.title) >= 0.5
+
+
+def is_caption_line(
+    text: str, first: bool, ctx: CaptionContext, in_list: bool = False, repeats: int = 1
+) -> bool:
     """Whether a stand-alone body line is a photo caption or video description.
 
     ``in_list``: the neighbouring lines have the same short shape (a list of names or
-    items), so a portrait-like line is an item of that list, not a caption.
+    items), so a portrait-like line is an item of that list, not a caption. ``repeats``:
+    how many times the line occurs in the body.
     """
     if text.rstrip(".") == ctx.title.rstrip("."):
         return True
     # "None" is what the site prints for a video block without a description.
     if ATTACHMENT.match(text) or text == "None":
         return True
-    if len(text) > _MAX_LEN or not text[0].isupper():
+    if not text[0].isupper():
         return False
+    # Who is where in a photo: a caption however long its list of people.
+    if (_PHOTO_CREDIT.search(text) or _PHOTO_POSITION.search(text)) and not _PERSONAL.search(text):
+        return len(text) <= 2 * _MAX_LEN
+    if len(text) > _MAX_LEN:
+        return False
+    if _recurring_caption(text, ctx, in_list, repeats) or "\\'" in text or _PLACE_PREFIX.match(text):
+        return True
+    if _NAME_DASH_ITEM.match(text):
+        return False
+    if _names_event(text, ctx) and not in_list:
+        return True
     if text.endswith(":") or ":”" in text or _SPEAKER.match(text):
         return False
-    if _STRONG.search(text) or _PAST.search(text):
+    if _STRONG.search(text):
         return False
-    if _PHOTO_POSITION.search(text) or _PHOTO_CREDIT.search(text):
+    # `President Putin at a funeral service for those killed …`: a participle, not a verb.
+    if first and _PUTIN_SCENE.match(text):
         return True
+    if _PAST.search(text):
+        return False
     if _NOUN_START.match(text):
-        return first or text.endswith(".")
+        return (first or text.endswith(".")) and not _clause_after_comma(text)
+    if (
+        first
+        and not text.endswith(_TERMINAL)
+        and len(text) < _MAX_FIRST_HEADING
+        and not has_verb(text)
+        and not _TRANSCRIPT_HEADING.match(text)
+    ):
+        # A verb-less heading on the first body line names the event of the lead photo.
+        return True
     if text.endswith(".") and not in_list:
         # A portrait: `Finance Minister Anton Siluanov.`, maybe with where it was taken
         # (`… Valery Gerasimov before the meeting with …`), or a scene then a portrait.

@@ -108,7 +108,7 @@ def _parse(text: str) -> ParsedPage | Reject:
         body_lines = body_lines[first + 1 :]
 
     ctx = CaptionContext(title=title)
-    body = parse_body(body_lines, lambda t, first, in_list: is_caption_line(t, first, ctx, in_list))
+    body = parse_body(body_lines, lambda t, first, in_list, repeats: is_caption_line(t, first, ctx, in_list, repeats))
     texts = [t for _, t in body.paragraphs]
     surnames = {tag.split()[0] for tag in footer_parts.tags.get("Persons", []) if tag.split()}
     starts = find_turn_starts(texts, surnames)

@@ -78,8 +78,10 @@ ROLE_TAIL = {
     "ceo",
 }
 # `Sebastian Kurz (retranslated):Mr President` has no space after the colon.
-_LABEL = re.compile(r"^(?P<label>[^:]{1,300}?)\s*(?::(?:\s+|$)|(?<=\)):)(?P<rest>.*)$", re.S)
-_PAREN = re.compile(r"\s*\([^()]*\)\s*$")
+# `Transport Minister Maxim Sokolov:Mr President` has lost the space before a capital.
+_LABEL = re.compile(r"^(?P<label>[^:]{1,300}?)\s*(?::(?:\s+|$)|(?<=\)):|:(?=[A-Z“]))(?P<rest>.*)$", re.S)
+# `(retranslated)`, or `(retranslated` when the page lost the closing parenthesis.
+_PAREN = re.compile(r"\s*\([^()]*\)?\s*$")
 _CONNECTORS = {
     "of",
     "the",
@@ -109,7 +111,12 @@ _CONNECTORS = {
     "a",
     "an",
 }
-_ABBREV_DOT = re.compile(r"\b(?:[A-Z]|St|Mr|Mrs|Ms|Dr|Jr|Sr|Prof|Gen|Lt|Col|Adm)\.|\b[A-Z]{2,}\.[A-Z]{2,}\b")
+# Full stops that do not end a sentence: initials, titles, and outlets named by their
+# web address (`Editor-in-Chief of Lenta.ru`).
+_ABBREV_DOT = re.compile(
+    r"\b(?:[A-Z]|St|Mr|Mrs|Ms|Dr|Jr|Sr|Prof|Gen|Lt|Col|Adm)\.|\b[A-Z]{2,}\.[A-Z]{2,}\b"
+    r"|\b[A-Za-z]+\.(?:[Rr]u|RU|[Cc]om|org|net)\b"
+)
 _NAME_WORD = re.compile(
     r"^[A-Z][\w’'`.-]*$|^[A-Z]{2,}$|^Mc[A-Z]\w*$|^[A-Z]\w*-[A-Za-z]\w*$"
     r"|^(?:al|el|ad|as|ash|ben|bin|ibn|de|da|di|van|von|le|la|du)-[A-Z]\w*$"
@@ -153,13 +160,15 @@ def is_speaker_label(label: str, page_speakers: set[str] | frozenset[str] = froz
     words = core.replace(",", " ").split()
     if not words or len(words) > 30:
         return False
-    if "," in core:
-        # `Alisa Shmelyova, metrology engineer`: a name, then the role.
-        head = core.split(",", 1)[0].split()
-        if len(head) >= 2 and len(_name_tail(head)) == len(head):
-            return not _has_verb(core)
     if words[0] in _NOT_LABEL_START:
         return False
+    if "," in core:
+        # `Alisa Shmelyova, metrology engineer`, `Sports commentator Ivan Petrov, moderator`:
+        # a name, then the role. Roles are noun phrases whose -ing/-ed words are not verbs
+        # (`testing department foreman`, `honoured archivist`).
+        head = core.split(",", 1)[0].split()
+        if len(head) >= 2 and len(_name_tail(head)) >= 2:
+            return not _verb_in_label(core)
     tail = [w for w in _name_tail(words) if w not in _NAME_PARTICLES]
     if len(tail) < 2:
         return False
@@ -170,8 +179,9 @@ def is_speaker_label(label: str, page_speakers: set[str] | frozenset[str] = froz
         return False  # `Minister of Energy`: a role with no name after it
     if all(w.lower() in _CONNECTORS or not w[0].islower() for w in words):
         return True
-    # Lower-case role words (`Plenary session moderator Ryan Chilcote`) but no verb.
-    return not _has_verb(core)
+    # Lower-case role words (`Plenary session moderator Ryan Chilcote`, `… of small and
+    # medium-sized businesses Ivan Petrov`) but no finite verb.
+    return not _verb_in_label(core)
 
 
 _NOT_LABEL_START = frozenset(
@@ -199,8 +209,32 @@ _VERBISH = re.compile(
 )
 
 
+_FINITE = re.compile(
+    r"\b(?:is|are|was|were|has|have|had|will|would|can|could|should|must|did|does|do|said|says|I|we|you|"
+    r"my|our|your|let|please|it|this|that|here|there|what|who|how|why|"
+    # verbs that introduce a quoted text (`The letter to X, Y, reads, in part:`)
+    r"reads?|says|wrote|writes|sent|sends|notes|states|stressed|stresses|adds|added|continues)\b"
+)
+
+
+# An -ed/-ing word is a verb when an object or a preposition follows (`ordered the
+# Government`, `talked to`), an adjective before a noun (`medium-sized businesses`).
+_VERB_USE = re.compile(
+    r"\b[a-z]{3,}(?:ed|ing) (?:(?:the|a|an|to|on|in|at|for|with|by|from|of|about|that|this|these|his|"
+    r"her|their|its|several|some|all|more)\b|[A-Z])"
+)
+
+
+def _verb_in_label(text: str) -> bool:
+    return bool(_FINITE.search(text) or _VERB_USE.search(text))
+
+
 def _has_verb(text: str) -> bool:
     return bool(_VERBISH.search(text))
+
+
+def _weak_rest(rest: str) -> bool:
+    return rest.startswith("“") or rest[:1].islower()
 
 
 def find_turn_starts(paragraphs: list[str], tag_surnames: set[str]) -> list[tuple[int, str, str]]:
@@ -212,7 +246,10 @@ def find_turn_starts(paragraphs: list[str], tag_surnames: set[str]) -> list[tupl
     candidates = [(i, split_label(p)) for i, p in enumerate(paragraphs)]
     confident: set[str] = set()
     for _, parts in candidates:
-        if parts and is_speaker_label(parts[0]):
+        # A quoted text after the label (`Perm Territory: “Why …”`) is a message read out,
+        # and one going on in lower case (`Question: at what cost?`) a colon inside a
+        # sentence: neither confirms a speaker by itself.
+        if parts and is_speaker_label(parts[0]) and not _weak_rest(parts[1]):
             core = _core(parts[0])
             confident.add(parts[0])
             confident.add(core)
@@ -220,6 +257,8 @@ def find_turn_starts(paragraphs: list[str], tag_surnames: set[str]) -> list[tupl
     known = confident | tag_surnames
     out = []
     for i, parts in candidates:
-        if parts and is_speaker_label(parts[0], known):
+        if not parts or (_weak_rest(parts[1]) and _core(parts[0]) not in known):
+            continue
+        if is_speaker_label(parts[0], known):
             out.append((i, parts[0], parts[1]))
     return out

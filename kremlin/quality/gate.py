@@ -83,7 +83,10 @@ class GateResult:
         lines = [f"## Quality gate: **{self.verdict}**", "", self._counts(), ""]
         failed = self.critical_failures + self.warnings
         if failed:
-            lines += ["| severity | check | table | column | expectation | observed |", "|---|---|---|---|---|---|"]
+            lines += [
+                "| severity | check | table | column | expectation | observed |",
+                "|---|---|---|---|---|---|",
+            ]
             for c in failed:
                 cells = [c.severity, c.name, c.table, c.column or "", c.expectation, c.observed]
                 lines.append("| " + " | ".join(_md_cell(x) for x in cells) + " |")
@@ -135,17 +138,17 @@ def _sample_text(result: dict, index_columns: tuple[str, ...], n: int) -> str:
             vals = ", ".join(f"{c}={_short(v)}" for c, v in row.items() if c not in index_columns)
             parts.append(f"{key}: {vals}" if vals else key)
         return "; ".join(parts)
-    counts = result.get("partial_unexpected_counts") or []
-    if counts:
-        return "; ".join(f"{_short(c.get('value'))} ×{c.get('count')}" for c in counts[:n])
-    return ", ".join(_short(v) for v in (result.get("partial_unexpected_list") or [])[:n])
+    values = [_short(v) for v in result.get("partial_unexpected_list") or []]
+    return ", ".join(list(dict.fromkeys(values))[:n])  # distinct, in order
 
 
 def _observed(check: Check, result: dict, index_columns: tuple[str, ...], n: int) -> str:
     if "observed_value" in result and "unexpected_count" not in result:
         value = result["observed_value"]
         if check.expectation.startswith("ExpectTableRowCount"):
-            return f"{value} rows"
+            bounds = [f"≥ {check.kwargs['min_value']}"] if check.kwargs.get("min_value") is not None else []
+            bounds += [f"≤ {check.kwargs['max_value']}"] if check.kwargs.get("max_value") is not None else []
+            return f"{value} rows" + (f" (expected {' and '.join(bounds)})" if bounds else "")
         return _short(value, 200)
     if "unexpected_count" in result:
         bad, total = result.get("unexpected_count") or 0, result.get("element_count") or 0
@@ -177,8 +180,10 @@ def _validate(batch, gx_suite, *, index_columns: tuple[str, ...], n: int) -> dic
 def _run_suite(context, suite: FrameSuite, frame, config: GateConfig) -> tuple[list[CheckResult], dict]:
     by_name = {c.name: c for c in suite.checks}
     source = context.data_sources.add_pandas(f"frame_{suite.name}")
-    batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("all").get_batch(
-        batch_parameters={"dataframe": frame}
+    batch = (
+        source.add_dataframe_asset(suite.name)
+        .add_batch_definition_whole_dataframe("all")
+        .get_batch(batch_parameters={"dataframe": frame})
     )
     n = config.sample_size
     gx_json = _validate(batch, to_gx_suite(suite), index_columns=(), n=n)
@@ -216,7 +221,11 @@ def _run_suite(context, suite: FrameSuite, frame, config: GateConfig) -> tuple[l
                 success=bool(r["success"]),
                 observed=_observed(check, r.get("result") or {}, suite.index_columns, n),
                 details=_jsonable(
-                    {"suite": suite.name, "kwargs": r["expectation_config"]["kwargs"], "result": r.get("result")}
+                    {
+                        "suite": suite.name,
+                        "kwargs": r["expectation_config"]["kwargs"],
+                        "result": r.get("result"),
+                    }
                 ),
                 name=check.name,
                 description=check.description,
@@ -232,7 +241,7 @@ def _error_result(check: Check, suite: FrameSuite, message: str) -> CheckResult:
         column=check.column,
         severity=check.severity,
         success=False,
-        observed=message[:300],
+        observed=_short(message.splitlines()[0] if message else "", 300),
         details={"suite": suite.name, "kwargs": _jsonable(check.kwargs), "error": message},
         name=check.name,
         description=check.description,
@@ -276,7 +285,7 @@ def run_quality_gate(
             try:
                 frame = _fetch(con, suite.sql)
             except duckdb.Error as exc:
-                message = f"frame query failed: {type(exc).__name__}: {exc}"
+                message = f"frame query failed: {exc}"
                 checks += [_error_result(c, suite, message) for c in suite.checks]
                 gx_results[suite.name] = {"success": False, "error": message}
                 timings[suite.name] = round(time.perf_counter() - t0, 3)

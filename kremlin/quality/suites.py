@@ -26,7 +26,7 @@ Severity = Literal["critical", "warning"]
 DOC_ID_REGEX = r"^k[0-9a-f]{16}$"
 SOURCE_URL_PREFIX = "http://en.kremlin.ru/events/president/news/"
 SOURCE_URL_REGEX = r"^http://en\.kremlin\.ru/events/president/news/[0-9]+$"
-PERSON_ID_REGEX = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+PERSON_ID_REGEX = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SHA256_REGEX = r"^[0-9a-f]{64}$"
 MOSCOW = "Europe/Moscow"
 
@@ -125,17 +125,42 @@ def _c(name, table, target, severity, expectation, description, condition=None, 
 
 def _key_checks(table: str, cols: list[str]) -> list[Check]:
     out = [
-        _c(f"{table}.{c}.not_null", table, c, "critical", "ExpectColumnValuesToNotBeNull",
-           f"Key column {c} is never NULL.", column=c)
+        _c(
+            f"{table}.{c}.not_null",
+            table,
+            c,
+            "critical",
+            "ExpectColumnValuesToNotBeNull",
+            f"Key column {c} is never NULL.",
+            column=c,
+        )
         for c in cols
     ]
     if len(cols) == 1:
-        out.append(_c(f"{table}.{cols[0]}.unique", table, cols[0], "critical", "ExpectColumnValuesToBeUnique",
-                      f"{cols[0]} is unique.", column=cols[0]))
+        out.append(
+            _c(
+                f"{table}.{cols[0]}.unique",
+                table,
+                cols[0],
+                "critical",
+                "ExpectColumnValuesToBeUnique",
+                f"{cols[0]} is unique.",
+                column=cols[0],
+            )
+        )
     else:
         key = ", ".join(cols)
-        out.append(_c(f"{table}.key.unique", table, key, "critical", "ExpectCompoundColumnsToBeUnique",
-                      f"({key}) is unique.", column_list=cols))
+        out.append(
+            _c(
+                f"{table}.key.unique",
+                table,
+                key,
+                "critical",
+                "ExpectCompoundColumnsToBeUnique",
+                f"({key}) is unique.",
+                column_list=cols,
+            )
+        )
     return out
 
 
@@ -147,23 +172,44 @@ def _row_count_checks(table: str, previous: dict[str, int], config: GateConfig) 
         minimum = max(0, math.ceil(prev * (1 - config.max_row_drop_share) - 1e-9))
         text = f"previous release had {prev} rows; at most {config.max_row_drop_share:.0%} may go"
     return [
-        _c(f"{table}.row_count.no_drop", table, None, "critical", "ExpectTableRowCountToBeBetween",
-           f"Row count does not drop by more than {config.max_row_drop_share:.0%} ({text}).",
-           min_value=minimum)
+        _c(
+            f"{table}.row_count.no_drop",
+            table,
+            None,
+            "critical",
+            "ExpectTableRowCountToBeBetween",
+            f"Row count does not drop by more than {config.max_row_drop_share:.0%} ({text}).",
+            min_value=minimum,
+        )
     ]
 
 
 def _orphan_check(table: str, column: str, parent: str, severity: Severity = "critical", condition=None):
     gx_column = "orphan_doc_id" if parent == "documents" else "unknown_person_id"
-    return _c(f"{table}.{column}.in_{parent}", table, column, severity, "ExpectColumnValuesToBeNull",
-              f"Every non-NULL {table}.{column} exists in {parent} "
-              f"({gx_column} is the offending value, NULL when the row is fine).",
-              condition, column=gx_column)
+    return _c(
+        f"{table}.{column}.in_{parent}",
+        table,
+        column,
+        severity,
+        "ExpectColumnValuesToBeNull",
+        f"Every non-NULL {table}.{column} exists in {parent} "
+        f"({gx_column} is the offending value, NULL when the row is fine).",
+        condition,
+        column=gx_column,
+    )
 
 
 def _nonneg(table: str, column: str, severity: Severity = "critical") -> Check:
-    return _c(f"{table}.{column}.non_negative", table, column, severity, "ExpectColumnValuesToBeBetween",
-              f"{column} ≥ 0.", column=column, min_value=0)
+    return _c(
+        f"{table}.{column}.non_negative",
+        table,
+        column,
+        severity,
+        "ExpectColumnValuesToBeBetween",
+        f"{column} ≥ 0.",
+        column=column,
+        min_value=0,
+    )
 
 
 # --------------------------------------------------------------------------- frames
@@ -205,64 +251,214 @@ LEFT JOIN s ON s.doc_id = d.doc_id
 """
     checks = [
         *_key_checks(t, ["doc_id"]),
-        _c("documents.doc_id.pattern", t, "doc_id", "critical", "ExpectColumnValuesToMatchRegex",
-           "doc_id is 'k' + 16 lowercase hex digits.", column="doc_id", regex=DOC_ID_REGEX),
-        _c("documents.row_count.not_empty", t, None, "critical", "ExpectTableRowCountToBeBetween",
-           "There is at least one document.", min_value=1),
+        _c(
+            "documents.doc_id.pattern",
+            t,
+            "doc_id",
+            "critical",
+            "ExpectColumnValuesToMatchRegex",
+            "doc_id is 'k' + 16 lowercase hex digits.",
+            column="doc_id",
+            regex=DOC_ID_REGEX,
+        ),
+        _c(
+            "documents.row_count.not_empty",
+            t,
+            None,
+            "critical",
+            "ExpectTableRowCountToBeBetween",
+            "There is at least one document.",
+            min_value=1,
+        ),
         *_row_count_checks(t, previous, config),
-        _c("documents.source_url.pattern", t, "source_url", "critical", "ExpectColumnValuesToMatchRegex",
-           "source_url, when present, is an en.kremlin.ru event URL.", column="source_url",
-           regex=SOURCE_URL_REGEX),
-        _c("documents.source_url.matches_kremlin_id", t, "source_url", "warning",
-           "ExpectColumnPairValuesToBeEqual", "source_url is present exactly when kremlin_id is, and ends with it.",
-           column_A="source_url", column_B="expected_source_url", ignore_row_if="both_values_are_missing"),
-        _c("documents.kremlin_id.unique", t, "kremlin_id", "warning", "ExpectColumnValuesToBeUnique",
-           "No two documents share a kremlin_id (a page published twice under different ids).",
-           column="kremlin_id"),
-        _c("documents.title.not_empty", t, "title", "critical", "ExpectColumnValuesToBeBetween",
-           "title is not empty after trimming (title_length = trimmed length).", column="title_length",
-           min_value=1),
-        _c("documents.title.length", t, "title", "warning", "ExpectColumnValuesToBeBetween",
-           f"title is at most {config.max_title_length} characters.", column="title_length",
-           max_value=config.max_title_length),
-        _c("documents.event_date.range", t, "event_date", "critical", "ExpectColumnValuesToBeBetween",
-           f"event_date (as yyyymmdd) within {span}.", column="event_date", min_value=lo, max_value=hi),
-        _c("documents.published_at.range", t, "published_at", "critical", "ExpectColumnValuesToBeBetween",
-           f"published_at's Moscow date (as yyyymmdd) within {span}.", column="published_at_local_date",
-           min_value=lo, max_value=hi),
-        _c("documents.event_end_date.after_event_date", t, "event_end_date", "critical",
-           "ExpectColumnPairValuesAToBeGreaterThanB", "event_end_date ≥ event_date when present.",
-           column_A="event_end_date", column_B="event_date", or_equal=True,
-           ignore_row_if="either_value_is_missing"),
-        _c("documents.event_start.local_date", t, "event_start", "critical", "ExpectColumnPairValuesToBeEqual",
-           f"event_start read in {MOSCOW} falls on event_date.", column_A="event_start_local_date",
-           column_B="event_date", ignore_row_if="either_value_is_missing"),
-        _c("documents.event_start.matches_event_time", t, "event_start", "warning",
-           "ExpectColumnPairValuesToBeEqual",
-           f"event_start in {MOSCOW} equals event_date + event_time (both present or both NULL).",
-           column_A="event_start_local", column_B="event_date_time", ignore_row_if="both_values_are_missing"),
-        _c("documents.year.matches_event_date", t, "year", "critical", "ExpectColumnPairValuesToBeEqual",
-           "year (Parquet partition key) = year(event_date).", column_A="year", column_B="event_year"),
-        _c("documents.n_paragraphs.matches_rows", t, "n_paragraphs", "critical",
-           "ExpectColumnPairValuesToBeEqual", "n_paragraphs = the document's rows in paragraphs.",
-           column_A="n_paragraphs", column_B="paragraph_rows"),
-        _c("documents.n_turns.matches_rows", t, "n_turns", "critical", "ExpectColumnPairValuesToBeEqual",
-           "n_turns = the document's rows in utterances.", column_A="n_turns", column_B="utterance_rows"),
-        _c("documents.source_files.one_published", t, "doc_id", "critical", "ExpectColumnValuesToBeInSet",
-           "Every document has exactly one published source_files row (published_files = that count).",
-           column="published_files", value_set=[1]),
-        _c("documents.source_file.is_published_file", t, "source_file", "critical",
-           "ExpectColumnPairValuesToBeEqual", "source_file is the document's published source_files row.",
-           column_A="source_file", column_B="published_source_file", ignore_row_if="either_value_is_missing"),
+        _c(
+            "documents.source_url.pattern",
+            t,
+            "source_url",
+            "critical",
+            "ExpectColumnValuesToMatchRegex",
+            "source_url, when present, is an en.kremlin.ru event URL.",
+            column="source_url",
+            regex=SOURCE_URL_REGEX,
+        ),
+        _c(
+            "documents.source_url.matches_kremlin_id",
+            t,
+            "source_url",
+            "warning",
+            "ExpectColumnPairValuesToBeEqual",
+            "source_url is present exactly when kremlin_id is, and ends with it.",
+            column_A="source_url",
+            column_B="expected_source_url",
+            ignore_row_if="both_values_are_missing",
+        ),
+        _c(
+            "documents.kremlin_id.unique",
+            t,
+            "kremlin_id",
+            "warning",
+            "ExpectColumnValuesToBeUnique",
+            "No two documents share a kremlin_id (a page published twice under different ids).",
+            column="kremlin_id",
+        ),
+        _c(
+            "documents.title.not_empty",
+            t,
+            "title",
+            "critical",
+            "ExpectColumnValuesToBeBetween",
+            "title is not empty after trimming (title_length = trimmed length).",
+            column="title_length",
+            min_value=1,
+        ),
+        _c(
+            "documents.title.length",
+            t,
+            "title",
+            "warning",
+            "ExpectColumnValuesToBeBetween",
+            f"title is at most {config.max_title_length} characters.",
+            column="title_length",
+            max_value=config.max_title_length,
+        ),
+        _c(
+            "documents.event_date.range",
+            t,
+            "event_date",
+            "critical",
+            "ExpectColumnValuesToBeBetween",
+            f"event_date (as yyyymmdd) within {span}.",
+            column="event_date",
+            min_value=lo,
+            max_value=hi,
+        ),
+        _c(
+            "documents.published_at.range",
+            t,
+            "published_at",
+            "critical",
+            "ExpectColumnValuesToBeBetween",
+            f"published_at's Moscow date (as yyyymmdd) within {span}.",
+            column="published_at_local_date",
+            min_value=lo,
+            max_value=hi,
+        ),
+        _c(
+            "documents.event_end_date.after_event_date",
+            t,
+            "event_end_date",
+            "critical",
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            "event_end_date ≥ event_date when present.",
+            column_A="event_end_date",
+            column_B="event_date",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        ),
+        _c(
+            "documents.event_start.local_date",
+            t,
+            "event_start",
+            "critical",
+            "ExpectColumnPairValuesToBeEqual",
+            f"event_start read in {MOSCOW} falls on event_date.",
+            column_A="event_start_local_date",
+            column_B="event_date",
+            ignore_row_if="either_value_is_missing",
+        ),
+        _c(
+            "documents.event_start.matches_event_time",
+            t,
+            "event_start",
+            "warning",
+            "ExpectColumnPairValuesToBeEqual",
+            f"event_start in {MOSCOW} equals event_date + event_time (both present or both NULL).",
+            column_A="event_start_local",
+            column_B="event_date_time",
+            ignore_row_if="both_values_are_missing",
+        ),
+        _c(
+            "documents.year.matches_event_date",
+            t,
+            "year",
+            "critical",
+            "ExpectColumnPairValuesToBeEqual",
+            "year (Parquet partition key) = year(event_date).",
+            column_A="year",
+            column_B="event_year",
+        ),
+        _c(
+            "documents.n_paragraphs.matches_rows",
+            t,
+            "n_paragraphs",
+            "critical",
+            "ExpectColumnPairValuesToBeEqual",
+            "n_paragraphs = the document's rows in paragraphs.",
+            column_A="n_paragraphs",
+            column_B="paragraph_rows",
+        ),
+        _c(
+            "documents.n_turns.matches_rows",
+            t,
+            "n_turns",
+            "critical",
+            "ExpectColumnPairValuesToBeEqual",
+            "n_turns = the document's rows in utterances.",
+            column_A="n_turns",
+            column_B="utterance_rows",
+        ),
+        _c(
+            "documents.source_files.one_published",
+            t,
+            "doc_id",
+            "critical",
+            "ExpectColumnValuesToBeInSet",
+            "Every document has exactly one published source_files row (published_files = that count).",
+            column="published_files",
+            value_set=[1],
+        ),
+        _c(
+            "documents.source_file.is_published_file",
+            t,
+            "source_file",
+            "critical",
+            "ExpectColumnPairValuesToBeEqual",
+            "source_file is the document's published source_files row.",
+            column_A="source_file",
+            column_B="published_source_file",
+            ignore_row_if="either_value_is_missing",
+        ),
         *[_nonneg(t, c) for c in ("n_paragraphs", "n_turns", "hidden_tags", "photo_count")],
-        _c("documents.text_style.enum", t, "text_style", "critical", "ExpectColumnValuesToBeInSet",
-           "text_style is a TextStyle value.", column="text_style",
-           value_set=enum_values(DocumentRow, "text_style")),
-        _c("documents.category.events", t, "category", "warning", "ExpectColumnValuesToBeInSet",
-           "category is 'Events' (the only category of this site section).", column="category",
-           value_set=["Events"]),
-        _c("documents.content_sha256.pattern", t, "content_sha256", "critical", "ExpectColumnValuesToMatchRegex",
-           "content_sha256 is 64 lowercase hex digits.", column="content_sha256", regex=SHA256_REGEX),
+        _c(
+            "documents.text_style.enum",
+            t,
+            "text_style",
+            "critical",
+            "ExpectColumnValuesToBeInSet",
+            "text_style is a TextStyle value.",
+            column="text_style",
+            value_set=enum_values(DocumentRow, "text_style"),
+        ),
+        _c(
+            "documents.category.events",
+            t,
+            "category",
+            "warning",
+            "ExpectColumnValuesToBeInSet",
+            "category is 'Events' (the only category of this site section).",
+            column="category",
+            value_set=["Events"],
+        ),
+        _c(
+            "documents.content_sha256.pattern",
+            t,
+            "content_sha256",
+            "critical",
+            "ExpectColumnValuesToMatchRegex",
+            "content_sha256 is 64 lowercase hex digits.",
+            column="content_sha256",
+            regex=SHA256_REGEX,
+        ),
     ]
     return FrameSuite("documents", sql, tuple(checks), ("doc_id",), row_count_of=t)
 
@@ -284,18 +480,48 @@ LEFT JOIN (SELECT DISTINCT doc_id, turn_index FROM utterances) u
         *_key_checks(t, ["doc_id", "paragraph_index"]),
         _orphan_check(t, "doc_id", "documents"),
         *_row_count_checks(t, previous, config),
-        _c("paragraphs.kind.enum", t, "kind", "critical", "ExpectColumnValuesToBeInSet",
-           "kind is a ParagraphKind value.", column="kind", value_set=enum_values(ParagraphRow, "kind")),
-        _c("paragraphs.text.not_empty", t, "text", "critical", "ExpectColumnValuesToBeBetween",
-           "Paragraph text is not empty after trimming (a paragraph is printed text by definition).",
-           column="text_length", min_value=1),
+        _c(
+            "paragraphs.kind.enum",
+            t,
+            "kind",
+            "critical",
+            "ExpectColumnValuesToBeInSet",
+            "kind is a ParagraphKind value.",
+            column="kind",
+            value_set=enum_values(ParagraphRow, "kind"),
+        ),
+        _c(
+            "paragraphs.text.not_empty",
+            t,
+            "text",
+            "critical",
+            "ExpectColumnValuesToBeBetween",
+            "Paragraph text is not empty after trimming (a paragraph is printed text by definition).",
+            column="text_length",
+            min_value=1,
+        ),
         _nonneg(t, "paragraph_index"),
-        _c("paragraphs.year.matches_document", t, "year", "critical", "ExpectColumnPairValuesToBeEqual",
-           "year = the document's year (same Parquet partition).", column_A="year", column_B="document_year",
-           ignore_row_if="either_value_is_missing"),
-        _c("paragraphs.turn_index.in_utterances", t, "turn_index", "critical", "ExpectColumnValuesToBeNull",
-           "A non-NULL turn_index is a turn of the same document in utterances "
-           "(orphan_turn names the offending turn).", column="orphan_turn"),
+        _c(
+            "paragraphs.year.matches_document",
+            t,
+            "year",
+            "critical",
+            "ExpectColumnPairValuesToBeEqual",
+            "year = the document's year (same Parquet partition).",
+            column_A="year",
+            column_B="document_year",
+            ignore_row_if="either_value_is_missing",
+        ),
+        _c(
+            "paragraphs.turn_index.in_utterances",
+            t,
+            "turn_index",
+            "critical",
+            "ExpectColumnValuesToBeNull",
+            "A non-NULL turn_index is a turn of the same document in utterances "
+            "(orphan_turn names the offending turn).",
+            column="orphan_turn",
+        ),
     ]
     return FrameSuite(t, sql, tuple(checks), ("doc_id", "paragraph_index"), row_count_of=t)
 
@@ -321,29 +547,81 @@ LEFT JOIN (SELECT doc_id, turn_index, count(*) AS n FROM paragraphs
         _orphan_check(t, "doc_id", "documents"),
         _orphan_check(t, "person_id", "persons"),
         *_row_count_checks(t, previous, config),
-        _c("utterances.speaker_kind.enum", t, "speaker_kind", "critical", "ExpectColumnValuesToBeInSet",
-           "speaker_kind is a SpeakerKind value.", column="speaker_kind",
-           value_set=enum_values(UtteranceRow, "speaker_kind")),
-        _c("utterances.text.not_empty", t, "text", "warning", "ExpectColumnValuesToBeBetween",
-           "Turn text is not empty after trimming. Warning only: a turn can legitimately be just a "
-           "speaker label (e.g. a moderator label followed directly by the next speaker).",
-           column="text_length", min_value=1),
-        _c("utterances.speaker_label.not_empty", t, "speaker_label", "warning", "ExpectColumnValuesToBeBetween",
-           "speaker_label is not empty after trimming.", column="label_length", min_value=1),
-        _c("utterances.person_id.resolved_share", t, "person_id", "warning", "ExpectColumnValuesToNotBeNull",
-           f"At least {share:.0%} of turns with speaker_kind='person' have a person_id.",
-           ("speaker_kind", "==", "person"), column="person_id", mostly=share),
-        _c("utterances.person_id.null_unless_person", t, "person_id", "warning", "ExpectColumnValuesToBeNull",
-           "Anonymous speakers and headings have no person_id.", ("speaker_kind", "in", ["anonymous", "heading"]),
-           column="person_id"),
+        _c(
+            "utterances.speaker_kind.enum",
+            t,
+            "speaker_kind",
+            "critical",
+            "ExpectColumnValuesToBeInSet",
+            "speaker_kind is a SpeakerKind value.",
+            column="speaker_kind",
+            value_set=enum_values(UtteranceRow, "speaker_kind"),
+        ),
+        _c(
+            "utterances.text.not_empty",
+            t,
+            "text",
+            "warning",
+            "ExpectColumnValuesToBeBetween",
+            "Turn text is not empty after trimming. Warning only: a turn can legitimately be just a "
+            "speaker label (e.g. a moderator label followed directly by the next speaker).",
+            column="text_length",
+            min_value=1,
+        ),
+        _c(
+            "utterances.speaker_label.not_empty",
+            t,
+            "speaker_label",
+            "warning",
+            "ExpectColumnValuesToBeBetween",
+            "speaker_label is not empty after trimming.",
+            column="label_length",
+            min_value=1,
+        ),
+        _c(
+            "utterances.person_id.resolved_share",
+            t,
+            "person_id",
+            "warning",
+            "ExpectColumnValuesToNotBeNull",
+            f"At least {share:.0%} of turns with speaker_kind='person' have a person_id.",
+            ("speaker_kind", "==", "person"),
+            column="person_id",
+            mostly=share,
+        ),
+        _c(
+            "utterances.person_id.null_unless_person",
+            t,
+            "person_id",
+            "warning",
+            "ExpectColumnValuesToBeNull",
+            "Anonymous speakers and headings have no person_id.",
+            ("speaker_kind", "in", ["anonymous", "heading"]),
+            column="person_id",
+        ),
         _nonneg(t, "turn_index"),
         _nonneg(t, "n_paragraphs"),
-        _c("utterances.n_paragraphs.matches_rows", t, "n_paragraphs", "warning",
-           "ExpectColumnPairValuesToBeEqual", "n_paragraphs = paragraphs rows with this turn_index.",
-           column_A="n_paragraphs", column_B="paragraph_rows"),
-        _c("utterances.year.matches_document", t, "year", "critical", "ExpectColumnPairValuesToBeEqual",
-           "year = the document's year (same Parquet partition).", column_A="year", column_B="document_year",
-           ignore_row_if="either_value_is_missing"),
+        _c(
+            "utterances.n_paragraphs.matches_rows",
+            t,
+            "n_paragraphs",
+            "warning",
+            "ExpectColumnPairValuesToBeEqual",
+            "n_paragraphs = paragraphs rows with this turn_index.",
+            column_A="n_paragraphs",
+            column_B="paragraph_rows",
+        ),
+        _c(
+            "utterances.year.matches_document",
+            t,
+            "year",
+            "critical",
+            "ExpectColumnPairValuesToBeEqual",
+            "year = the document's year (same Parquet partition).",
+            column_A="year",
+            column_B="document_year",
+            ignore_row_if="either_value_is_missing",
+        ),
     ]
     return FrameSuite(t, sql, tuple(checks), ("doc_id", "turn_index"), row_count_of=t)
 
@@ -359,20 +637,58 @@ LEFT JOIN (SELECT person_id, count(DISTINCT doc_id) AS n FROM document_persons
 """
     checks = [
         *_key_checks(t, ["person_id"]),
-        _c("persons.person_id.pattern", t, "person_id", "critical", "ExpectColumnValuesToMatchRegex",
-           "person_id is a lowercase slug (a-z, 0-9, single hyphens).", column="person_id",
-           regex=PERSON_ID_REGEX),
+        _c(
+            "persons.person_id.pattern",
+            t,
+            "person_id",
+            "critical",
+            "ExpectColumnValuesToMatchRegex",
+            "person_id is a lowercase slug (a-z, 0-9, single hyphens).",
+            column="person_id",
+            regex=PERSON_ID_REGEX,
+        ),
         *_row_count_checks(t, previous, config),
-        _c("persons.name.not_empty", t, "name", "critical", "ExpectColumnValuesToBeBetween",
-           "name is not empty after trimming.", column="name_length", min_value=1),
-        _c("persons.sort_name.not_empty", t, "sort_name", "warning", "ExpectColumnValuesToBeBetween",
-           "sort_name is not empty after trimming.", column="sort_name_length", min_value=1),
-        _c("persons.aliases.not_empty", t, "aliases", "warning", "ExpectColumnValuesToBeBetween",
-           "Every person has at least one spelling in aliases.", column="n_aliases", min_value=1),
+        _c(
+            "persons.name.not_empty",
+            t,
+            "name",
+            "critical",
+            "ExpectColumnValuesToBeBetween",
+            "name is not empty after trimming.",
+            column="name_length",
+            min_value=1,
+        ),
+        _c(
+            "persons.sort_name.not_empty",
+            t,
+            "sort_name",
+            "warning",
+            "ExpectColumnValuesToBeBetween",
+            "sort_name is not empty after trimming.",
+            column="sort_name_length",
+            min_value=1,
+        ),
+        _c(
+            "persons.aliases.not_empty",
+            t,
+            "aliases",
+            "warning",
+            "ExpectColumnValuesToBeBetween",
+            "Every person has at least one spelling in aliases.",
+            column="n_aliases",
+            min_value=1,
+        ),
         _nonneg(t, "n_documents"),
-        _c("persons.n_documents.matches_rows", t, "n_documents", "warning", "ExpectColumnPairValuesToBeEqual",
-           "n_documents = distinct documents mentioning the person in document_persons.",
-           column_A="n_documents", column_B="document_count"),
+        _c(
+            "persons.n_documents.matches_rows",
+            t,
+            "n_documents",
+            "warning",
+            "ExpectColumnPairValuesToBeEqual",
+            "n_documents = distinct documents mentioning the person in document_persons.",
+            column_A="n_documents",
+            column_B="document_count",
+        ),
     ]
     return FrameSuite(t, sql, tuple(checks), ("person_id",), row_count_of=t)
 
@@ -388,21 +704,48 @@ LEFT JOIN {_DOCS} d ON d.doc_id = dp.doc_id
 LEFT JOIN {_PERSONS} pe ON pe.person_id = dp.person_id
 """
     checks = [
-        _c("document_persons.doc_id.not_null", t, "doc_id", "critical", "ExpectColumnValuesToNotBeNull",
-           "doc_id is never NULL.", column="doc_id"),
+        _c(
+            "document_persons.doc_id.not_null",
+            t,
+            "doc_id",
+            "critical",
+            "ExpectColumnValuesToNotBeNull",
+            "doc_id is never NULL.",
+            column="doc_id",
+        ),
         _orphan_check(t, "doc_id", "documents"),
         _orphan_check(t, "person_id", "persons"),
         *_row_count_checks(t, previous, config),
-        _c("document_persons.source.enum", t, "source", "critical", "ExpectColumnValuesToBeInSet",
-           "source is 'tag' or 'speaker'.", column="source",
-           value_set=enum_values(TABLES["document_persons"], "source")),
+        _c(
+            "document_persons.source.enum",
+            t,
+            "source",
+            "critical",
+            "ExpectColumnValuesToBeInSet",
+            "source is 'tag' or 'speaker'.",
+            column="source",
+            value_set=enum_values(TABLES["document_persons"], "source"),
+        ),
         _nonneg(t, "position"),
-        _c("document_persons.key.unique", t, "doc_id, source, position", "warning",
-           "ExpectCompoundColumnsToBeUnique", "One mention per (doc_id, source, position).",
-           column_list=["doc_id", "source", "position"]),
-        _c("document_persons.mentioned_as.not_empty", t, "mentioned_as", "warning",
-           "ExpectColumnValuesToBeBetween", "mentioned_as is not empty after trimming.",
-           column="mentioned_as_length", min_value=1),
+        _c(
+            "document_persons.key.unique",
+            t,
+            "doc_id, source, position",
+            "warning",
+            "ExpectCompoundColumnsToBeUnique",
+            "One mention per (doc_id, source, position).",
+            column_list=["doc_id", "source", "position"],
+        ),
+        _c(
+            "document_persons.mentioned_as.not_empty",
+            t,
+            "mentioned_as",
+            "warning",
+            "ExpectColumnValuesToBeBetween",
+            "mentioned_as is not empty after trimming.",
+            column="mentioned_as_length",
+            min_value=1,
+        ),
     ]
     return FrameSuite(t, sql, tuple(checks), ("doc_id", "source", "position"), row_count_of=t)
 
@@ -420,34 +763,86 @@ LEFT JOIN {_DOCS} d ON d.doc_id = s.doc_id
     checks = [
         *_key_checks(t, ["source_file"]),
         *_row_count_checks(t, previous, config),
-        _c("source_files.sha256.pattern", t, "sha256", "critical", "ExpectColumnValuesToMatchRegex",
-           "sha256 is 64 lowercase hex digits.", column="sha256", regex=SHA256_REGEX),
-        _c("source_files.status.enum", t, "status", "critical", "ExpectColumnValuesToBeInSet",
-           "status is published, duplicate or rejected.", column="status",
-           value_set=enum_values(SourceFileRow, "status")),
-        _c("source_files.reject_reason.enum", t, "reject_reason", "critical", "ExpectColumnValuesToBeInSet",
-           "reject_reason, when present, is a RejectReason value.", column="reject_reason",
-           value_set=enum_values(SourceFileRow, "reject_reason")),
-        _c("source_files.reject_reason.present_when_rejected", t, "reject_reason", "critical",
-           "ExpectColumnValuesToNotBeNull", "Rejected files have a reject_reason.",
-           ("status", "==", "rejected"), column="reject_reason"),
-        _c("source_files.doc_id.present_when_published", t, "doc_id", "critical",
-           "ExpectColumnValuesToNotBeNull", "Published and duplicate files name their doc_id.", gives_doc,
-           column="doc_id"),
+        _c(
+            "source_files.sha256.pattern",
+            t,
+            "sha256",
+            "critical",
+            "ExpectColumnValuesToMatchRegex",
+            "sha256 is 64 lowercase hex digits.",
+            column="sha256",
+            regex=SHA256_REGEX,
+        ),
+        _c(
+            "source_files.status.enum",
+            t,
+            "status",
+            "critical",
+            "ExpectColumnValuesToBeInSet",
+            "status is published, duplicate or rejected.",
+            column="status",
+            value_set=enum_values(SourceFileRow, "status"),
+        ),
+        _c(
+            "source_files.reject_reason.enum",
+            t,
+            "reject_reason",
+            "critical",
+            "ExpectColumnValuesToBeInSet",
+            "reject_reason, when present, is a RejectReason value.",
+            column="reject_reason",
+            value_set=enum_values(SourceFileRow, "reject_reason"),
+        ),
+        _c(
+            "source_files.reject_reason.present_when_rejected",
+            t,
+            "reject_reason",
+            "critical",
+            "ExpectColumnValuesToNotBeNull",
+            "Rejected files have a reject_reason.",
+            ("status", "==", "rejected"),
+            column="reject_reason",
+        ),
+        _c(
+            "source_files.doc_id.present_when_published",
+            t,
+            "doc_id",
+            "critical",
+            "ExpectColumnValuesToNotBeNull",
+            "Published and duplicate files name their doc_id.",
+            gives_doc,
+            column="doc_id",
+        ),
         _orphan_check(t, "doc_id", "documents"),
         _nonneg(t, "size_bytes"),
-        _c("source_files.doc_id.null_when_rejected", t, "doc_id", "warning", "ExpectColumnValuesToBeNull",
-           "Rejected files give no document.", ("status", "==", "rejected"), column="doc_id"),
-        _c("source_files.duplicate_of.present_when_duplicate", t, "duplicate_of", "warning",
-           "ExpectColumnValuesToNotBeNull", "Duplicate files name the published copy.",
-           ("status", "==", "duplicate"), column="duplicate_of"),
+        _c(
+            "source_files.doc_id.null_when_rejected",
+            t,
+            "doc_id",
+            "warning",
+            "ExpectColumnValuesToBeNull",
+            "Rejected files give no document.",
+            ("status", "==", "rejected"),
+            column="doc_id",
+        ),
+        _c(
+            "source_files.duplicate_of.present_when_duplicate",
+            t,
+            "duplicate_of",
+            "warning",
+            "ExpectColumnValuesToNotBeNull",
+            "Duplicate files name the published copy.",
+            ("status", "==", "duplicate"),
+            column="duplicate_of",
+        ),
     ]
     return FrameSuite(t, sql, tuple(checks), ("source_file",), row_count_of=t)
 
 
 def _schema() -> FrameSuite:
     rows = [
-        f"('{table}', '{c.name}', typeof(CAST(NULL AS {c.sql_type})))" for table, model in TABLES.items()
+        f"('{table}', '{c.name}', typeof(CAST(NULL AS {c.sql_type})))"
+        for table, model in TABLES.items()
         for c in columns(model)
     ]
     sql = f"""
@@ -460,10 +855,18 @@ FROM expected e FULL OUTER JOIN actual a ON a.table_name = e.table_name AND a.co
 ORDER BY 1, 2
 """
     checks = [
-        _c(f"{table}.schema.matches_contract", table, None, "critical", "ExpectColumnPairValuesToBeEqual",
-           "Every contract column exists with its contract type, and no other column exists.",
-           ("table_name", "==", table), column_A="expected_type", column_B="actual_type",
-           ignore_row_if="both_values_are_missing")
+        _c(
+            f"{table}.schema.matches_contract",
+            table,
+            None,
+            "critical",
+            "ExpectColumnPairValuesToBeEqual",
+            "Every contract column exists with its contract type, and no other column exists.",
+            ("table_name", "==", table),
+            column_A="expected_type",
+            column_B="actual_type",
+            ignore_row_if="both_values_are_missing",
+        )
         for table in TABLES
     ]
     return FrameSuite("schema", sql, tuple(checks), ("table_name", "column_name"))

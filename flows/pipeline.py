@@ -1,0 +1,225 @@
+"""The Kremlin transcripts pipeline as one Prefect flow: ingest → parse → normalise → check → publish.
+
+Thin orchestration over the domain package ``kremlin``: every stage is a task so the
+Prefect UI shows where a run is, parsing is one task per batch of files (never per
+file), and all data moves through files (shards, the DuckDB build), not task results.
+
+Run ``python -m flows.pipeline --help`` (or ``make pipeline``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.artifacts import create_markdown_artifact  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.futures import as_completed  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+
+from flows.runners import dask_task_runner  # noqa: E402
+from kremlin import runs  # noqa: E402
+from kremlin.inventory import InputFile  # noqa: E402
+from kremlin.progress import ProgressReporter  # noqa: E402
+from kremlin.shards import ShardJob, ShardSummary, write_shard  # noqa: E402
+
+# Set by the flow for the local runner: parse batches run in these worker processes
+# (the Prefect tasks themselves are threads that wait on them). Dask workers leave it
+# unset and parse in their own process.
+_PROCESS_POOL: Executor | None = None
+
+
+@dataclass
+class StageTimer:
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def run(self, name, fn, *args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - t0, 3)
+
+
+@task(name="ingest", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def ingest(raw_dir: str) -> list[InputFile]:
+    files = runs.scan(Path(raw_dir))
+    get_run_logger().info("ingest: %d files in %s", len(files), raw_dir)
+    return files
+
+
+@task(name="parse-batch", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def parse_batch(job: ShardJob, cache_dir: str) -> ShardSummary:
+    if _PROCESS_POOL is not None:
+        return _PROCESS_POOL.submit(write_shard, job, Path(cache_dir)).result()
+    return write_shard(job, Path(cache_dir))
+
+
+@task(name="normalise", cache_policy=NO_CACHE)
+def normalise(plan: runs.RunPlan, build_dir: str) -> runs.BuildOutcome:
+    outcome = runs.build(plan, Path(build_dir))
+    get_run_logger().info("normalise: %s", outcome.stats)
+    return outcome
+
+
+@task(name="check", cache_policy=NO_CACHE)
+def check(plan: runs.RunPlan, build_dir: str):
+    gate = runs.check(plan, Path(build_dir))
+    logger = get_run_logger()
+    logger.info("check: %s", gate.summary_text())
+    create_markdown_artifact(
+        key="quality-gate", markdown=gate.summary_markdown(), description="Great Expectations quality gate"
+    )
+    return gate
+
+
+@task(name="publish", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def publish(plan: runs.RunPlan, build_dir: str, outcome: runs.BuildOutcome, gate, timings: dict) -> dict:
+    manifest = runs.publish(plan, Path(build_dir), outcome, gate, timings)
+    get_run_logger().info("publish: version %s", manifest["version_id"])
+    return manifest
+
+
+def _parse_stage(plan: runs.RunPlan, reporter: ProgressReporter) -> list[ShardSummary]:
+    jobs = plan.shard_jobs()
+    reporter.start("parse", total=sum(len(j.items) for j in jobs))
+    futures = [parse_batch.submit(job, str(plan.cache_dir)) for job in jobs]
+    summaries = []
+    for fut in as_completed(futures):
+        summary = fut.result()
+        summaries.append(summary)
+        reporter.advance(summary.files)
+    reporter.stop()
+    return summaries
+
+
+@flow(name="kremlin-pipeline", log_prints=True)
+def pipeline(
+    raw_dir: str = "raw",
+    curated_dir: str = "curated",
+    keep: int = 10,
+    batch_size: int = runs.DEFAULT_BATCH_SIZE,
+    workers: int = 0,
+    lock_timeout: float = 3600.0,
+    progress: bool = False,
+    runner: str = "local",
+) -> dict:
+    """Publish a new version of the dataset from RAW_DIR into CURATED_DIR (or nothing if unchanged)."""
+    global _PROCESS_POOL
+    logger = get_run_logger()
+    started = time.perf_counter()
+    timer = StageTimer()
+    reporter = ProgressReporter(enabled=progress)
+    curated = Path(curated_dir)
+    with runs.locked(curated, timeout=lock_timeout):
+        inputs = timer.run("ingest", ingest, raw_dir)
+        plan = runs.plan_run(Path(raw_dir), curated, inputs, keep=keep, batch_size=batch_size)
+        if plan.unchanged:
+            summary = runs.unchanged_summary(plan, time.perf_counter() - started)
+            logger.info("nothing new: inputs and code are those of version %s", plan.parent_version)
+            _report(summary)
+            return summary
+        logger.info("parse: %d of %d files are new to the parse cache", plan.files_to_parse, len(inputs))
+        if runner == "local" and plan.files_to_parse:
+            _PROCESS_POOL = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+        try:
+            timer.run("parse", _parse_stage, plan, reporter)
+        finally:
+            if _PROCESS_POOL is not None:
+                _PROCESS_POOL.shutdown()
+                _PROCESS_POOL = None
+        with runs.staging(plan) as build_dir:
+            outcome = timer.run("normalise", normalise, plan, str(build_dir))
+            gate = timer.run("check", check, plan, str(build_dir))
+            if not gate.passed:
+                summary = runs.blocked_summary(plan, outcome, gate, build_dir, time.perf_counter() - started)
+                _report(summary)
+                raise runs.QualityGateFailed(gate.summary_text())
+            manifest = timer.run("publish", publish, plan, str(build_dir), outcome, gate, timer.seconds)
+        summary = runs.published_summary(plan, outcome, gate, manifest, timer.seconds, time.perf_counter() - started)
+    _report(summary)
+    return summary
+
+
+def _report(summary: dict) -> None:
+    text = runs.format_summary(summary)
+    print(text)
+    try:
+        create_markdown_artifact(key="run-summary", markdown=runs.summary_markdown(summary), description="Run summary")
+    except Exception as exc:  # an artifact is a nicety; never fail a finished run over it
+        get_run_logger().warning("could not create the summary artifact: %s", exc)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python -m flows.pipeline",
+        description=(
+            "Parse every raw en.kremlin.ru page text in RAW_DIR, normalise, check with Great Expectations "
+            "and publish a new immutable version (DuckDB + Parquet + manifest) in CURATED_DIR/versions/, "
+            "switching CURATED_DIR/latest. Unchanged inputs and code publish nothing."
+        ),
+        epilog=(
+            "Exit status: 0 a version was published or nothing changed; 1 the quality gate blocked "
+            "publication (latest is unchanged); 2 bad arguments or CURATED_DIR locked by another run."
+        ),
+    )
+    ap.add_argument("--raw-dir", default="raw", help="landing folder of raw page texts (default: raw)")
+    ap.add_argument("--curated-dir", default="curated", help="output folder (default: curated)")
+    ap.add_argument("--runner", choices=("local", "dask"), default="local",
+                    help="local: worker processes on this machine; dask: a Dask cluster via prefect-dask")
+    ap.add_argument("--dask-address", default=None,
+                    help="scheduler address (tcp://host:8786) for --runner dask; default: a local cluster")
+    ap.add_argument("--workers", type=int, default=0, help="parse processes / local Dask workers (default: all cores)")
+    ap.add_argument("--keep", type=int, default=10, help="published versions to keep (default: 10)")
+    ap.add_argument("--batch-size", type=int, default=runs.DEFAULT_BATCH_SIZE,
+                    help=f"files per parse task (default: {runs.DEFAULT_BATCH_SIZE})")
+    ap.add_argument("--lock-timeout", type=float, default=3600.0,
+                    help="seconds to wait for another run on CURATED_DIR to finish (default: 3600; 0 = fail at once)")
+    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.keep < 1 or args.batch_size < 1:
+        print("error: --keep and --batch-size must be at least 1", file=sys.stderr)
+        return 2
+    if not Path(args.raw_dir).is_dir():
+        print(f"error: RAW_DIR {args.raw_dir} is not a directory", file=sys.stderr)
+        return 2
+    flow_fn = pipeline
+    if args.runner == "dask":
+        flow_fn = pipeline.with_options(task_runner=dask_task_runner(args.dask_address, args.workers))
+    else:
+        flow_fn = pipeline.with_options(task_runner=ThreadPoolTaskRunner(max_workers=max(2, args.workers or os.cpu_count() or 2)))
+    try:
+        flow_fn(
+            raw_dir=args.raw_dir,
+            curated_dir=args.curated_dir,
+            keep=args.keep,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            lock_timeout=args.lock_timeout,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            runner=args.runner,
+        )
+    except runs.QualityGateFailed as exc:
+        print(f"quality gate: publication blocked, latest unchanged\n{exc}", file=sys.stderr)
+        return 1
+    except runs.LockBusyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,346 @@
+"""One pipeline run, stage by stage, without any orchestrator.
+
+``flows/pipeline.py`` wraps these functions in Prefect tasks; tests and benchmarks
+can call them directly. A run: lock CURATED_DIR → scan RAW_DIR → plan (is anything
+new? which files does the parse cache lack?) → parse shards → build the DuckDB file
+in a staging folder → quality gate → publish (enrich, Parquet, manifest, card,
+atomic switch of ``latest``) → retention.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from kremlin.analyst import enrich_database, export_parquet, write_dataset_card
+from kremlin.build import BuildStats, build_database, known_persons_from
+from kremlin.inventory import InputFile, code_fingerprint, parser_fingerprint, scan_inputs
+from kremlin.shards import ShardJob
+from kremlin.versions import (
+    DB_FILENAME,
+    CuratedLock,
+    LockBusyError,
+    apply_retention,
+    build_manifest,
+    code_version,
+    dataset_fingerprint,
+    input_fingerprint,
+    latest_version,
+    make_version_id,
+    publish_version,
+    read_manifest,
+    staging_dir,
+    write_manifest,
+)
+from schemas.tables import SCHEMA_VERSION
+
+DEFAULT_BATCH_SIZE = 400
+CACHE = ".cache"
+_MAX_LISTED_REJECTS = 1000
+
+__all__ = ["LockBusyError", "QualityGateFailed", "RunPlan", "plan_run"]
+
+
+class QualityGateFailed(RuntimeError):
+    """A critical expectation failed: nothing was published."""
+
+
+@contextlib.contextmanager
+def locked(curated_dir: Path, *, timeout: float) -> Iterator[None]:
+    """Hold CURATED_DIR's lock for the whole run; a second run waits (or fails if timeout is 0)."""
+    curated_dir.mkdir(parents=True, exist_ok=True)
+    lock = CuratedLock(curated_dir, wait=timeout != 0, timeout=timeout or None)
+    with lock:
+        yield
+
+
+def scan(raw_dir: Path) -> list[InputFile]:
+    return scan_inputs(raw_dir)
+
+
+@dataclass
+class RunPlan:
+    raw_dir: Path
+    curated_dir: Path
+    inputs: list[InputFile]
+    input_fingerprint: str
+    code_fingerprint: str
+    parser_fingerprint: str
+    cache_dir: Path
+    parent_version: str | None
+    parent_manifest: dict | None
+    to_parse: list[tuple[str, str]]
+    keep: int
+    batch_size: int
+    created_at: dt.datetime
+    version_id: str
+    unchanged: bool
+
+    @property
+    def files_to_parse(self) -> int:
+        return len(self.to_parse)
+
+    def shard_jobs(self) -> list[ShardJob]:
+        items = self.to_parse
+        return [ShardJob(tuple(items[i : i + self.batch_size])) for i in range(0, len(items), self.batch_size)]
+
+
+def cached_shas(cache_dir: Path) -> set[str]:
+    if not any(cache_dir.glob("*/outcomes.parquet")):
+        return set()
+    glob = str(cache_dir / "*" / "outcomes.parquet").replace("'", "''")
+    con = duckdb.connect()
+    try:
+        return {r[0] for r in con.execute(f"SELECT DISTINCT sha256 FROM read_parquet('{glob}')").fetchall()}
+    finally:
+        con.close()
+
+
+def plan_run(
+    raw_dir: Path,
+    curated_dir: Path,
+    inputs: list[InputFile],
+    *,
+    keep: int = 10,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    now: dt.datetime | None = None,
+) -> RunPlan:
+    fp = input_fingerprint((f.source_file, f.sha256) for f in inputs)
+    code_fp = code_fingerprint()
+    parser_fp = parser_fingerprint()
+    parent = latest_version(curated_dir)
+    manifest = read_manifest(curated_dir) if parent else None
+    unchanged = bool(
+        manifest
+        and manifest.get("input_fingerprint") == fp
+        and (manifest.get("code_version") or {}).get("code_fingerprint") == code_fp
+    )
+    cache_dir = curated_dir / CACHE / f"parse-{parser_fp[:16]}"
+    cached = set() if unchanged else cached_shas(cache_dir)
+    to_parse: dict[str, str] = {}
+    for f in inputs:
+        if f.sha256 not in cached:
+            to_parse.setdefault(f.sha256, f.path)
+    created = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    return RunPlan(
+        raw_dir=raw_dir,
+        curated_dir=curated_dir,
+        inputs=inputs,
+        input_fingerprint=fp,
+        code_fingerprint=code_fp,
+        parser_fingerprint=parser_fp,
+        cache_dir=cache_dir,
+        parent_version=parent,
+        parent_manifest=manifest,
+        to_parse=sorted(to_parse.items()),
+        keep=keep,
+        batch_size=batch_size,
+        created_at=created,
+        version_id=make_version_id(created, fp),
+        unchanged=unchanged,
+    )
+
+
+@contextlib.contextmanager
+def staging(plan: RunPlan) -> Iterator[Path]:
+    plan.cache_dir.mkdir(parents=True, exist_ok=True)
+    with staging_dir(plan.curated_dir, plan.version_id) as build_dir:
+        yield build_dir
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    stats: BuildStats
+    lineage: dict[str, Any] = field(default_factory=dict)
+
+
+def build(plan: RunPlan, build_dir: Path) -> BuildOutcome:
+    db = build_dir / DB_FILENAME
+    previous_db = plan.curated_dir / "latest" / DB_FILENAME if plan.parent_version else None
+    stats = build_database(db, plan.inputs, plan.cache_dir, known_persons=known_persons_from(previous_db))
+    return BuildOutcome(stats=stats, lineage=_lineage(db, plan))
+
+
+def _lineage(db: Path, plan: RunPlan) -> dict[str, Any]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        by_status = dict(con.execute("SELECT status, count(*) FROM source_files GROUP BY 1 ORDER BY 1").fetchall())
+        by_reason = dict(
+            con.execute(
+                "SELECT reject_reason, count(*) FROM source_files WHERE status = 'rejected' GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        )
+        rejects = con.execute(
+            "SELECT source_file, reject_reason, reject_stage FROM source_files WHERE status = 'rejected' "
+            f"ORDER BY source_file LIMIT {_MAX_LISTED_REJECTS}"
+        ).fetchall()
+    finally:
+        con.close()
+    return {
+        "files": len(plan.inputs),
+        "files_parsed_this_run": plan.files_to_parse,
+        "files_from_cache": len(plan.inputs) - sum(1 for f in plan.inputs if f.sha256 in dict(plan.to_parse)),
+        "by_status": by_status,
+        "rejected_by_reason": by_reason,
+        "rejected_files": [{"source_file": f, "reason": r, "stage": s} for f, r, s in rejects],
+    }
+
+
+def check(plan: RunPlan, build_dir: Path, *, today: dt.date | None = None):
+    from kremlin.quality import run_quality_gate
+
+    previous = (plan.parent_manifest or {}).get("row_counts")
+    return run_quality_gate(
+        build_dir / DB_FILENAME, out_dir=build_dir / "quality", previous_row_counts=previous, today=today
+    )
+
+
+def publish(plan: RunPlan, build_dir: Path, outcome: BuildOutcome, gate, timings: dict[str, float]) -> dict:
+    db = build_dir / DB_FILENAME
+    fingerprint = dataset_fingerprint(db)  # over the contract tables, before enrichment adds indexes
+    enrich_database(db)
+    parquet = export_parquet(db, build_dir / "parquet")
+    cv = code_version(parser_version=plan.parser_fingerprint[:16])
+    cv["code_fingerprint"] = plan.code_fingerprint
+    manifest = build_manifest(
+        version_id=plan.version_id,
+        created_at=plan.created_at,
+        parent=plan.parent_version,
+        code_version=cv,
+        input_fingerprint=plan.input_fingerprint,
+        schema_version=SCHEMA_VERSION,
+        row_counts=outcome.stats.row_counts,
+        quality={
+            "verdict": gate.verdict,
+            "passed": gate.passed,
+            "checks": len(gate.checks),
+            "failed_critical": [c.name for c in gate.critical_failures],
+            "failed_warning": [c.name for c in gate.warnings],
+            "report": "quality/report.html",
+            "results": "quality/validation.json",
+        },
+        lineage=outcome.lineage,
+        dataset_fingerprint=fingerprint,
+    )
+    manifest["parquet"] = parquet
+    manifest["timings_seconds"] = dict(timings)
+    write_dataset_card(build_dir, manifest)
+    write_manifest(build_dir, manifest)
+    publish_version(plan.curated_dir, build_dir, plan.version_id)
+    manifest["removed_versions"] = apply_retention(
+        plan.curated_dir, keep=plan.keep, run_started_at=plan.created_at, running=build_dir
+    )
+    return manifest
+
+
+# ---------------------------------------------------------------- summaries
+
+
+def _base_summary(plan: RunPlan, seconds: float) -> dict[str, Any]:
+    return {
+        "raw_dir": str(plan.raw_dir),
+        "curated_dir": str(plan.curated_dir),
+        "files_seen": len(plan.inputs),
+        "files_parsed": plan.files_to_parse,
+        "parent_version": plan.parent_version,
+        "seconds": round(seconds, 2),
+    }
+
+
+def unchanged_summary(plan: RunPlan, seconds: float) -> dict[str, Any]:
+    m = plan.parent_manifest or {}
+    by_status = (m.get("lineage") or {}).get("by_status", {})
+    return {
+        **_base_summary(plan, seconds),
+        "status": "unchanged",
+        "version_id": plan.parent_version,
+        "files_parsed": 0,
+        "published": by_status.get("published", 0),
+        "duplicates": by_status.get("duplicate", 0),
+        "rejected": by_status.get("rejected", 0),
+        "row_counts": m.get("row_counts", {}),
+        "quality": (m.get("quality") or {}).get("verdict"),
+    }
+
+
+def _stats_summary(outcome: BuildOutcome) -> dict[str, Any]:
+    s = outcome.stats
+    return {"published": s.published, "duplicates": s.duplicates, "rejected": s.rejected, "row_counts": s.row_counts}
+
+
+def blocked_summary(plan: RunPlan, outcome: BuildOutcome, gate, build_dir: Path, seconds: float) -> dict[str, Any]:
+    return {
+        **_base_summary(plan, seconds),
+        **_stats_summary(outcome),
+        "status": "blocked",
+        "version_id": None,
+        "quality": gate.verdict,
+        "failed_critical": [c.name for c in gate.critical_failures],
+        "report": str(build_dir / "quality" / "report.html"),
+    }
+
+
+def published_summary(
+    plan: RunPlan, outcome: BuildOutcome, gate, manifest: dict, timings: dict[str, float], seconds: float
+) -> dict[str, Any]:
+    return {
+        **_base_summary(plan, seconds),
+        **_stats_summary(outcome),
+        "status": "published",
+        "version_id": manifest["version_id"],
+        "quality": gate.verdict,
+        "warnings": [c.name for c in gate.warnings],
+        "stage_seconds": dict(timings),
+        "report": str(plan.curated_dir / "versions" / manifest["version_id"] / "quality" / "report.html"),
+    }
+
+
+def _summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = [
+        ("status", summary["status"]),
+        ("version", str(summary.get("version_id"))),
+        ("parent version", str(summary.get("parent_version"))),
+        ("files seen", str(summary["files_seen"])),
+        ("files parsed (not in cache)", str(summary["files_parsed"])),
+        ("published", str(summary.get("published", 0))),
+        ("duplicates", str(summary.get("duplicates", 0))),
+        ("rejected", str(summary.get("rejected", 0))),
+    ]
+    rows += [(f"rows: {t}", str(n)) for t, n in sorted((summary.get("row_counts") or {}).items())]
+    rows.append(("quality", str(summary.get("quality"))))
+    if summary.get("warnings"):
+        rows.append(("warnings", ", ".join(summary["warnings"])))
+    if summary.get("failed_critical"):
+        rows.append(("failed critical checks", ", ".join(summary["failed_critical"])))
+    if summary.get("report"):
+        rows.append(("quality report", summary["report"]))
+    rows += [(f"time: {k}", f"{v:.2f} s") for k, v in (summary.get("stage_seconds") or {}).items()]
+    rows.append(("time: total", f"{summary['seconds']:.2f} s"))
+    return rows
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="kremlin pipeline run", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    for k, v in _summary_rows(summary):
+        table.add_row(k, v)
+    buf = io.StringIO()
+    Console(file=buf, width=110, color_system=None).print(table)
+    return buf.getvalue()
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    lines = ["| what | value |", "|---|---|"]
+    lines += [f"| {k} | {str(v).replace('|', '/')} |" for k, v in _summary_rows(summary)]
+    return "\n".join(lines)

@@ -1,0 +1,452 @@
+"""kremlin.parser: page text → ParsedPage or Reject.
+
+Table-driven tests on small hand-written pages, one or more per layout variant of the
+corpus README, plus one corpus test that checks the accuracy targets against the oracle
+labels (skipped when ../shared/corpus is absent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from kremlin.parser.page import parse_page
+from schemas.page import ParsedPage, Reject
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / ".." / "shared" / "corpus"
+NBSP = "\u00a0"
+
+TITLE = "Meeting with Governor of Tver Region Ivan Petrov"
+INTRO = "The Governor reported on the regional economy and on the preparations for winter."
+
+
+def make_page(
+    *,
+    body: list[str] | tuple[str, ...] = (INTRO,),
+    title: str = TITLE,
+    summary: tuple[str, ...] = (),
+    date: str = "March 3, 2015",
+    time: str | None = "15:40",
+    place: str | None = "The Kremlin, Moscow",
+    tags: tuple[tuple[str, tuple[str, ...]], ...] = (),
+    sections: str = "Published in section: News",
+    publication: str = "March 3, 2015, 15:40",
+    style: str = "screen",
+    kremlin_id: int = 4711,
+) -> str:
+    """A page text in the corpus layout; ``style="page"`` gives the print-style variant
+    (no-break spaces, `Direct link:` line) of the same page."""
+    lines = ["Events", title, *summary, date]
+    if time is not None:
+        lines.append(time)
+    if place is not None:
+        lines.append(place)
+    lines += body
+    for heading, items in tags:
+        lines += [heading, *items]
+    lines += ["Publication status", sections, f"Publication date: {publication}"]
+    if style == "page":
+        lines = [ln.replace(" of ", f" of{NBSP}").replace("in section", f"in{NBSP}section") for ln in lines]
+        lines.append(f"Direct link: en.kremlin.ru/d/{kremlin_id}")
+    lines.append("Text version")
+    return "\n".join(lines)
+
+
+def parsed(text: str) -> ParsedPage:
+    page = parse_page(text)
+    assert isinstance(page, ParsedPage), page
+    return page
+
+
+def view(page: ParsedPage) -> dict[str, object]:
+    """The fields a test can check, in plain Python values."""
+    h, f, m = page.header, page.footer, page.media
+    return {
+        "title": h.title,
+        "summary": h.summary,
+        "date_text": h.date_text,
+        "announcement": h.is_announcement,
+        "event_date": h.event_date,
+        "event_end_date": h.event_end_date,
+        "time": h.time_text,
+        "place": h.place,
+        "paragraphs": [p.text for p in page.paragraphs],
+        "kinds": [p.kind for p in page.paragraphs],
+        "turns": [(t.label, t.text) for t in page.turns],
+        "photo_count": m.photo_count,
+        "photo_start": m.photo_start,
+        "photo_captions": m.photo_captions,
+        "captions": m.single_photo_captions,
+        "see_also": m.see_also,
+        "geography": f.geography,
+        "topics": f.topics,
+        "persons": f.persons,
+        "hidden": f.hidden_tags,
+        "sections": f.sections,
+        "published": f.published_local,
+        "elision": page.has_elision,
+    }
+
+
+SPEECH = "Colleagues, we have a great deal to discuss today, so let us begin."
+MORE = tuple(f"The talks then turned to item {n} of the agenda, which the Governor presented in detail." for n in "12345")
+REPLY = "Thank you, Mr President. The harvest this year was the best in a decade."
+
+CASES: list[tuple[str, dict[str, object], dict[str, object]]] = [
+    (
+        "no summary, place, one paragraph",
+        {},
+        {"summary": [], "place": "The Kremlin, Moscow", "time": "15:40", "paragraphs": [INTRO]},
+    ),
+    (
+        "one-line summary",
+        {"summary": ("Vladimir Putin met with the Governor of Tver Region.",)},
+        {"summary": ["Vladimir Putin met with the Governor of Tver Region."], "paragraphs": [INTRO]},
+    ),
+    (
+        "multi-paragraph summary",
+        {"summary": ("The first lead paragraph.", "The second lead paragraph.")},
+        {"summary": ["The first lead paragraph.", "The second lead paragraph."]},
+    ),
+    (
+        "announcement",
+        {"date": "Announcement, July 4, 2016", "time": None, "place": None},
+        {"announcement": True, "event_date": dt.date(2016, 7, 4), "time": None, "event_end_date": None},
+    ),
+    (
+        "announcement range with U+2212",
+        {"date": "Announcement, June 13 \u2212 14, 2019", "time": None, "place": None},
+        {"event_date": dt.date(2019, 6, 13), "event_end_date": dt.date(2019, 6, 14)},
+    ),
+    (
+        "no place line",
+        {"place": None},
+        {"place": None, "paragraphs": [INTRO]},
+    ),
+    (
+        "place with initials",
+        {"place": "Washington, D.C"},
+        {"place": "Washington, D.C", "paragraphs": [INTRO]},
+    ),
+    (
+        "slider 1 of N with caption",
+        {"body": ("1 of 5", "With Governor of Tver Region Ivan Petrov.", INTRO)},
+        {"photo_count": 5, "photo_start": 1, "photo_captions": ["With Governor of Tver Region Ivan Petrov."]},
+    ),
+    (
+        "slider not starting at 1",
+        {"body": ("3 of 7", "Before the meeting.", INTRO)},
+        {"photo_count": 7, "photo_start": 3, "paragraphs": [INTRO]},
+    ),
+    (
+        "slider 1 of 1",
+        {"body": ("1 of 1", "At the meeting.", INTRO)},
+        {"photo_count": 1, "photo_start": 1, "paragraphs": [INTRO]},
+    ),
+    (
+        "slider without caption",
+        {"body": ("2 of 4", "", INTRO)},
+        {"photo_count": 4, "photo_start": 2, "photo_captions": [], "paragraphs": [INTRO]},
+    ),
+    (
+        "single-photo caption (portrait) between paragraphs",
+        {"body": (INTRO, "Governor of Tver Region Ivan Petrov.", "The talks went on for two hours.")},
+        {"captions": ["Governor of Tver Region Ivan Petrov."], "paragraphs": [INTRO, "The talks went on for two hours."]},
+    ),
+    (
+        "lead photo caption on the first body line",
+        {"place": None, "body": ("At the meeting with the Governor of Tver Region.", INTRO)},
+        {"captions": ["At the meeting with the Governor of Tver Region."], "paragraphs": [INTRO]},
+    ),
+    (
+        "caption repeated under several photos",
+        {
+            "body": (
+                INTRO,
+                "Working meeting with the Tver Region Governor.",
+                "The Governor spoke about roads.",
+                "Working meeting with the Tver Region Governor.",
+                "The Governor spoke about schools.",
+            )
+        },
+        {"paragraphs": [INTRO, "The Governor spoke about roads.", "The Governor spoke about schools."]},
+    ),
+    (
+        "photo credit and position markers",
+        {"body": (INTRO, "Governor Ivan Petrov, left, and his deputy. Photo: RIA", "The talks went on.")},
+        {"captions": ["Governor Ivan Petrov, left, and his deputy. Photo: RIA"], "paragraphs": [INTRO, "The talks went on."]},
+    ),
+    (
+        "video description before the first turn",
+        {
+            "body": (
+                "Vladimir Putin congratulated the Governor on his birthday.",
+                f"President of Russia Vladimir Putin: {SPEECH}",
+            )
+        },
+        {
+            "captions": ["Vladimir Putin congratulated the Governor on his birthday."],
+            "turns": [("President of Russia Vladimir Putin", SPEECH)],
+        },
+    ),
+    (
+        "speaker label split over two lines",
+        {"body": (f"President of Russia Vladimir Putin: {SPEECH}", "Governor of Tver Region Ivan Petrov", f": {REPLY}")},
+        {
+            "paragraphs": [f"President of Russia Vladimir Putin: {SPEECH}", f"Governor of Tver Region Ivan Petrov: {REPLY}"],
+            "turns": [("President of Russia Vladimir Putin", SPEECH), ("Governor of Tver Region Ivan Petrov", REPLY)],
+        },
+    ),
+    (
+        "line broken after a link, lower case and capital continuations",
+        {
+            "body": (
+                "We discussed cooperation within the EAEU",
+                "(the union turns ten next year) and the CSTO",
+                ", and other matters.",
+                "The meeting was attended by Ivan Petrov",
+                "Deputy Minister Pavel Sidorov and others.",
+            )
+        },
+        {
+            "paragraphs": [
+                "We discussed cooperation within the EAEU (the union turns ten next year) and the CSTO, and other matters.",
+                "The meeting was attended by Ivan Petrov Deputy Minister Pavel Sidorov and others.",
+            ]
+        },
+    ),
+    (
+        "numbered clauses and capitals headings are separate paragraphs",
+        {"body": ("DRAFT AGREEMENT", "(Unofficial translation)", "Article 1", "1. The Parties shall cooperate.")},
+        {"paragraphs": ["DRAFT AGREEMENT", "(Unofficial translation)", "Article 1", "1. The Parties shall cooperate."]},
+    ),
+    (
+        "separators * * * and ***",
+        {"body": (INTRO, "* * *", "The second part.", "***", "The third part.")},
+        {
+            "paragraphs": [INTRO, "* * *", "The second part.", "***", "The third part."],
+            "kinds": ["text", "separator", "text", "separator", "text"],
+        },
+    ),
+    (
+        "elision",
+        {"body": (INTRO, "<…>")},
+        {"paragraphs": [INTRO, "<…>"], "kinds": ["text", "elision"], "elision": True},
+    ),
+    (
+        "pull quote",
+        {"body": ("We will build the road by autumn, the Governor said.", "”We will build the road by autumn.“")},
+        {"kinds": ["text", "pullquote"]},
+    ),
+    (
+        "See also block at the end",
+        {"body": (INTRO, "See also", "Meeting with Governor Ivan Petrov", "May 5, 2014")},
+        {"paragraphs": [INTRO], "see_also": ["Meeting with Governor Ivan Petrov"]},
+    ),
+    (
+        "Additional block mid-body with an attachment",
+        {"body": (INTRO, "Additional", "Regional development programme", "pdf, 1.2 MB", *MORE)},
+        {"paragraphs": [INTRO, *MORE], "see_also": ["Regional development programme"]},
+    ),
+    (
+        "footer tag blocks with a folded list",
+        {
+            "tags": (
+                ("Geography", ("Tver Region",)),
+                ("Topics", ("Regions", "Economy", "Roads", "Schools", "2 more")),
+                ("Persons", ("Petrov Ivan",)),
+            )
+        },
+        {
+            "geography": ["Tver Region"],
+            "topics": ["Regions", "Economy", "Roads", "Schools"],
+            "persons": ["Petrov Ivan"],
+            "hidden": 2,
+            "paragraphs": [INTRO],
+        },
+    ),
+    (
+        "several sections",
+        {"sections": "Published in sections: News, Transcripts"},
+        {"sections": ["News", "Transcripts"], "published": dt.datetime(2015, 3, 3, 15, 40)},
+    ),
+    (
+        "no body",
+        {"body": (), "place": None},
+        {"paragraphs": [], "turns": []},
+    ),
+    (
+        "turns with (retranslated), Question and a short form of a known speaker",
+        {
+            "body": (
+                f"President of Russia Vladimir Putin: {SPEECH}",
+                "President of Finland Matti Virtanen (retranslated): Thank you for the invitation.",
+                "Question: When will the bridge open?",
+                "Vladimir Putin: Next year.",
+                "It will carry both cars and trains.",
+            )
+        },
+        {
+            "turns": [
+                ("President of Russia Vladimir Putin", SPEECH),
+                ("President of Finland Matti Virtanen (retranslated)", "Thank you for the invitation."),
+                ("Question", "When will the bridge open?"),
+                ("Vladimir Putin", "Next year.\n\nIt will carry both cars and trains."),
+            ]
+        },
+    ),
+    (
+        "label without a space after the colon",
+        {"body": ("Transport Minister Pavel Sidorov:Mr President, colleagues,", "The roads are ready.")},
+        {"turns": [("Transport Minister Pavel Sidorov", "Mr President, colleagues,\n\nThe roads are ready.")]},
+    ),
+    (
+        "a sentence with a colon is not a turn",
+        {"body": ("The message reads, in part:", "“Please accept my congratulations.”")},
+        {"turns": []},
+    ),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), [(k, e) for _, k, e in CASES], ids=[c[0] for c in CASES])
+def test_layout_variants(kwargs: dict, expected: dict[str, object]) -> None:
+    got = view(parsed(make_page(**kwargs)))
+    assert {k: got[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize(("kwargs"), [k for _, k, _ in CASES], ids=[c[0] for c in CASES])
+def test_page_style_gives_the_same_record(kwargs: dict) -> None:
+    screen = parsed(make_page(**kwargs, style="screen"))
+    page = parsed(make_page(**kwargs, style="page"))
+    assert page.text_style == "page" and screen.text_style == "screen"
+    assert page.footer.kremlin_id == 4711 and screen.footer.kremlin_id is None
+    strip = {"text_style": True, "footer": {"kremlin_id"}}
+    assert page.model_dump(exclude=strip) == screen.model_dump(exclude=strip)
+
+
+@pytest.mark.parametrize(
+    ("transform", "what"),
+    [
+        (lambda t: t.replace("\n", "\r\n"), "CRLF"),
+        (lambda t: "\ufeff" + t, "BOM"),
+        (lambda t: t.replace("\n", "  \n"), "trailing white space"),
+        (lambda t: t.replace("\n", f"\n{NBSP}\n", 3), "lines of only NBSP"),
+    ],
+    ids=lambda x: x if isinstance(x, str) else "",
+)
+def test_line_noise_is_ignored(transform, what: str) -> None:
+    text = make_page(body=(INTRO, "* * *", f"Vladimir Putin: {SPEECH}"))
+    assert view(parsed(transform(text))) == view(parsed(text)), what
+
+
+def test_invisible_characters_kept_in_body_stripped_from_metadata() -> None:
+    body_line = "We value\u200b\u200b the cooper\u00adation and the \ufffd mark."
+    page = parsed(make_page(title="Talks\u200b with Ivan Petrov", place="Sochi\u00ad", body=(body_line,)))
+    assert page.header.title == "Talks with Ivan Petrov"
+    assert page.header.place == "Sochi"
+    assert page.paragraphs[0].text == body_line
+
+
+def test_text_after_a_link_on_a_line_starting_with_nbsp_continues() -> None:
+    page = parsed(make_page(body=("We met Ivan Petrov", f"{NBSP}Governor of the region, yesterday.")))
+    assert [p.text for p in page.paragraphs] == ["We met Ivan Petrov Governor of the region, yesterday."]
+
+
+REJECTS = [
+    ("empty", "", "empty"),
+    ("blank lines", " \n\u00a0\n", "empty"),
+    ("html", "<!DOCTYPE html><html><body><p>Events</p></body></html>", "not_a_page"),
+    ("other site", "Breaking news\nMarkets rallied on Friday after the report.\nShare this article", "not_a_page"),
+    ("category only", "Events", "no_title"),
+    ("no date", make_page().replace("March 3, 2015\n", ""), "no_date"),
+    ("invalid date", make_page(date="February 30, 2001"), "invalid_date"),
+    ("invalid range", make_page(date="Announcement, June 14 \u2212 13, 2019", time=None), "invalid_date"),
+    ("truncated, no footer", make_page().split("Publication status")[0], "truncated"),
+    ("no publication date", make_page().replace("Publication date: March 3, 2015, 15:40\n", ""), "no_date"),
+]
+
+
+@pytest.mark.parametrize(("text", "reason"), [(t, r) for _, t, r in REJECTS], ids=[r[0] for r in REJECTS])
+def test_rejects(text: str, reason: str) -> None:
+    got = parse_page(text)
+    assert isinstance(got, Reject), got
+    assert got.reason == reason
+
+
+# ---------------------------------------------------------------------------- corpus
+
+
+def _labels() -> list[dict]:
+    with (CORPUS / "labels.jsonl").open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+corpus = pytest.mark.skipif(
+    not (CORPUS / "labels.jsonl").is_file(), reason=f"corpus not found at {CORPUS.resolve()} (../shared/corpus)"
+)
+
+
+@pytest.mark.corpus
+@corpus
+def test_seed_example_parses_to_its_hand_labels() -> None:
+    seed = json.loads((CORPUS / "seed-labels.json").read_text(encoding="utf-8"))
+    page = parsed((CORPUS / "raw" / seed["file"]).read_text(encoding="utf-8"))
+    got = view(page)
+    assert got["title"] == seed["title"]
+    assert "\n\n".join(page.header.summary) == seed["summary"]
+    assert (page.header.date_text, got["time"], got["place"]) == (seed["date_text"], seed["time"], seed["place"])
+    assert page.header.is_announcement == seed["is_announcement"]
+    assert (got["geography"], got["topics"], got["persons"]) == (seed["geography"], seed["topics"], seed["persons"])
+    assert got["sections"] == seed["sections"]
+    assert page.footer.publication_text == seed["publication_datetime_text"]
+    assert (got["photo_count"], got["photo_start"]) == (seed["photo_count"], seed["photo_start"])
+    assert got["elision"] == seed["has_elision"]
+    assert got["paragraphs"] == seed["paragraphs"]
+    assert got["turns"] == [(t["label"], t["text"]) for t in seed["turns"]]
+
+
+@pytest.mark.corpus
+@corpus
+def test_corpus_accuracy_targets() -> None:
+    wrong: Counter[str] = Counter()
+    docs = with_turns = 0
+    matched = expected = found = 0
+    for label in _labels():
+        docs += 1
+        page = parse_page((CORPUS / "raw" / label["file"]).read_text(encoding="utf-8"))
+        assert isinstance(page, ParsedPage), (label["file"], page)
+        h, f = page.header, page.footer
+        for name, exp, got in (
+            ("title", label["title"], h.title),
+            ("summary", label["summary"], "\n\n".join(h.summary) or None),
+            ("date", label["date_text"], h.date_text),
+            ("time", label["time"], h.time_text),
+            ("place", label["place"], h.place),
+            ("sections", label["sections"], f.sections),
+            ("publication", label["publication_datetime_text"], f.publication_text),
+            ("paragraphs", label["paragraphs"], [p.text for p in page.paragraphs]),
+        ):
+            wrong[name] += exp != got
+        for block in ("geography", "topics", "persons"):
+            full = label[block]
+            visible = full[:4] if label["hidden_tags"] and len(full) > 4 else full
+            wrong["tags"] += getattr(f, block) not in (full, visible)
+        exp_turns = [(t["label"], t["text"]) for t in label["turns"]]
+        got_turns = [(t.label, t.text) for t in page.turns]
+        if exp_turns or got_turns:
+            with_turns += 1
+            wrong["turns"] += exp_turns != got_turns
+            common = Counter(exp_turns) & Counter(got_turns)
+            matched, expected, found = matched + sum(common.values()), expected + len(exp_turns), found + len(got_turns)
+    for name in ("title", "summary", "date", "time", "sections", "publication", "tags"):
+        assert wrong[name] == 0, (name, wrong[name])
+    assert wrong["place"] / docs <= 0.001, wrong["place"]
+    assert wrong["paragraphs"] / docs <= 0.015, wrong["paragraphs"]
+    assert wrong["turns"] / with_turns <= 0.02, wrong["turns"]
+    precision, recall = matched / found, matched / expected
+    assert 2 * precision * recall / (precision + recall) >= 0.995
