@@ -12,6 +12,9 @@ KEEP ?= 10
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 
+BENCH_TIMES ?= 10
+BENCH_RAW ?= ../shared/corpus/raw
+
 .PHONY: install pipeline test lint rejects diff bench serve clean docs
 
 install: $(STAMP)
@@ -35,6 +38,12 @@ lint: $(STAMP)
 
 rejects: $(STAMP)
 	$(BIN)/kremlin rejects --curated-dir "$(CURATED_DIR)"
+
+serve: $(STAMP)
+	$(BIN)/python -m flows.serve --raw-dir "$(RAW_DIR)" --curated-dir "$(CURATED_DIR)"
+
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py --raw-dir "$(BENCH_RAW)" --times $(BENCH_TIMES) --out docs/benchmarks.md
 
 docs: $(STAMP)
 	$(BIN)/kremlin dictionary --out docs/data-dictionary.md

@@ -10,6 +10,7 @@ Run ``python -m flows.pipeline --help`` (or ``make pipeline``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -25,7 +26,7 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.futures import as_completed  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from flows.runners import dask_task_runner  # noqa: E402
+from flows.runners import dask_task_runner, shared_prefect_api  # noqa: E402
 from kremlin import runs  # noqa: E402
 from kremlin.inventory import InputFile  # noqa: E402
 from kremlin.progress import ProgressReporter  # noqa: E402
@@ -196,21 +197,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: RAW_DIR {args.raw_dir} is not a directory", file=sys.stderr)
         return 2
     flow_fn = pipeline
+    api: contextlib.AbstractContextManager = contextlib.nullcontext()
     if args.runner == "dask":
         flow_fn = pipeline.with_options(task_runner=dask_task_runner(args.dask_address, args.workers))
+        # One Prefect API for this process and every worker (not one temporary server each).
+        api = shared_prefect_api(remote_workers=bool(args.dask_address))
     else:
         flow_fn = pipeline.with_options(task_runner=ThreadPoolTaskRunner(max_workers=max(2, args.workers or os.cpu_count() or 2)))
     try:
-        flow_fn(
-            raw_dir=args.raw_dir,
-            curated_dir=args.curated_dir,
-            keep=args.keep,
-            batch_size=args.batch_size,
-            workers=args.workers,
-            lock_timeout=args.lock_timeout,
-            progress=not args.no_progress and sys.stderr.isatty(),
-            runner=args.runner,
-        )
+        with api:
+            flow_fn(
+                raw_dir=args.raw_dir,
+                curated_dir=args.curated_dir,
+                keep=args.keep,
+                batch_size=args.batch_size,
+                workers=args.workers,
+                lock_timeout=args.lock_timeout,
+                progress=not args.no_progress and sys.stderr.isatty(),
+                runner=args.runner,
+            )
     except runs.QualityGateFailed as exc:
         print(f"quality gate: publication blocked, latest unchanged\n{exc}", file=sys.stderr)
         return 1

@@ -101,7 +101,7 @@ def load_fts(con: duckdb.DuckDBPyConnection) -> None:
 
 # name -> (description, {column: description}, SELECT). Column docs for columns copied
 # unchanged from a contract table are filled in from the contract automatically.
-_VIEWS: dict[str, tuple[str, dict[str, str], str]] = {
+VIEWS: dict[str, tuple[str, dict[str, str], str]] = {
     "utterances_enriched": (
         "Each speech turn with its document's date, start, title and place and the "
         "resolved speaker's canonical name (saves the usual three-way join).",
@@ -326,7 +326,7 @@ def enrich_database(db_path: Path) -> None:
             docs = {c.name: c.description for c in columns(model)}
             description = f"{_model_doc(table)} (contract schema {SCHEMA_VERSION})"
             _comment_relation(con, "TABLE", table, description, docs, {})
-        for view, (description, col_docs, select) in _VIEWS.items():
+        for view, (description, col_docs, select) in VIEWS.items():
             con.execute(f"CREATE OR REPLACE VIEW {view} AS {select}")
             _comment_relation(con, "VIEW", view, description, col_docs, contract_docs)
         _create_search_indexes(con)
@@ -479,7 +479,7 @@ def write_dataset_card(version_dir: Path, manifest: dict) -> None:
     row_counts = manifest.get("row_counts") or {}
     code = manifest.get("code_version") or {}
     table_lines = "\n".join(f"- `{t}`: {_model_doc(t)}" for t in TABLES)
-    view_lines = "\n".join(f"- `{v}`: {d}" for v, (d, _, _) in _VIEWS.items())
+    view_lines = "\n".join(f"- `{v}`: {d}" for v, (d, _, _) in VIEWS.items())
     size = ""
     if isinstance(row_counts.get("documents"), int):
         size = f" This version holds {row_counts['documents']:,} event pages."

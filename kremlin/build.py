@@ -4,10 +4,6 @@ All heavy lifting is SQL over the shard Parquet files, so memory stays flat howe
 many pages there are; only the compact people index (tags and speaker labels) passes
 through Python for person resolution.
 
-Duplicate rule (also in docs/data-dictionary.md): files that parse to the same doc_id
-are one document. The published copy is the page-style text (it carries the site id)
-if there is one, else the first by file name; the others are ``duplicate`` with
-``duplicate_of`` naming it.
 """
 
 from __future__ import annotations
@@ -23,6 +19,11 @@ from kremlin.contract import columns, ddl
 from kremlin.inventory import InputFile
 from kremlin.persons import DocPeople, KnownPerson, resolve_people
 from schemas.tables import TABLES
+
+DUPLICATE_RULE = """\
+Files that parse to the same `doc_id` are one document. The published copy is a
+page-style text (it carries the site's id) if there is one, else the first by file
+name; the others are `duplicate`, with `duplicate_of` naming the published file."""
 
 _CONTENT_TABLES = ("documents", "paragraphs", "utterances")
 # Columns the shards cannot know: the file a document is published from, and the

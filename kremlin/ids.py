@@ -1,18 +1,4 @@
-"""Stable identifiers.
-
-Document id rule (also in docs/data-dictionary.md): ``doc_id = "k" + sha256(key)[:16]``
-where ``key`` joins, with U+001F, the page's identity fields as parsed:
-
-* the title, case-folded with every white-space and invisible character removed;
-* the event date (ISO) and, for announcement ranges, the end date;
-* the time line (``HH:MM``) or empty;
-* the footer publication date-time (ISO, Moscow local).
-
-Only what identifies a page enters the key: not the body (a corrected typo keeps the id,
-and shows up as a changed document in the version diff), not the file name, not the
-``Direct link`` line (absent from screen-style texts) and not white space, so the same
-page in either text style, or re-crawled with other spacing, keeps its id.
-"""
+"""Stable identifiers (the rule below is also rendered into docs/data-dictionary.md)."""
 
 from __future__ import annotations
 
@@ -20,6 +6,16 @@ import hashlib
 
 from kremlin.textnorm import identity_key
 from schemas.page import ParsedPage
+
+DOC_ID_RULE = """\
+`doc_id = "k" + sha256(key)[:16]`, where `key` joins (with U+001F) the page's identity
+as parsed: the title (case-folded, every white-space and invisible character removed),
+the event date and, for announcement ranges, the end date (ISO), the time line (`HH:MM`
+or empty) and the footer publication date-time (Moscow local, ISO). Only what identifies
+a page enters the key: not the body (a corrected typo keeps the id and shows as a
+changed document in the version diff), not the file name, not the `Direct link` line
+(screen-style texts lack it) and not white space, so the same page in either text style,
+or re-crawled with other spacing, keeps its id."""
 
 _SEP = "\u001f"
 

@@ -1,9 +1,4 @@
-"""Moscow local dates and times → exact instants, with the tz database's real history.
-
-The site prints local Moscow time. Europe/Moscow was UTC+3 with summer time (UTC+4)
-until March 2011, UTC+4 all year from March 2011 to October 2014 and UTC+3 since; the
-offsets come from zoneinfo (tzdata), never from a hand-written table.
-"""
+"""Moscow local dates and times → exact instants, with the tz database's real history."""
 
 from __future__ import annotations
 
@@ -11,6 +6,11 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 MOSCOW = ZoneInfo("Europe/Moscow")
+TIME_RULE = """\
+The site prints Moscow wall-clock time. Instants are read in Europe/Moscow with the tz
+database's real history (zoneinfo + tzdata, never hand-written offsets): UTC+3 with
+summer time (UTC+4) until March 2011, UTC+4 all year from March 2011 to October 2014,
+UTC+3 since."""
 
 
 def moscow_instant(day: dt.date, time_text: str | None) -> dt.datetime | None:

@@ -94,7 +94,10 @@ def view(page: ParsedPage) -> dict[str, object]:
 
 
 SPEECH = "Colleagues, we have a great deal to discuss today, so let us begin."
-MORE = tuple(f"The talks then turned to item {n} of the agenda, which the Governor presented in detail." for n in "12345")
+MORE = tuple(
+    f"The talks then turned to item {n} of the agenda, which the Governor presented in detail."
+    for n in "12345"
+)
 REPLY = "Thank you, Mr President. The harvest this year was the best in a decade."
 
 CASES: list[tuple[str, dict[str, object], dict[str, object]]] = [
@@ -156,7 +159,10 @@ CASES: list[tuple[str, dict[str, object], dict[str, object]]] = [
     (
         "single-photo caption (portrait) between paragraphs",
         {"body": (INTRO, "Governor of Tver Region Ivan Petrov.", "The talks went on for two hours.")},
-        {"captions": ["Governor of Tver Region Ivan Petrov."], "paragraphs": [INTRO, "The talks went on for two hours."]},
+        {
+            "captions": ["Governor of Tver Region Ivan Petrov."],
+            "paragraphs": [INTRO, "The talks went on for two hours."],
+        },
     ),
     (
         "lead photo caption on the first body line",
@@ -179,7 +185,10 @@ CASES: list[tuple[str, dict[str, object], dict[str, object]]] = [
     (
         "photo credit and position markers",
         {"body": (INTRO, "Governor Ivan Petrov, left, and his deputy. Photo: RIA", "The talks went on.")},
-        {"captions": ["Governor Ivan Petrov, left, and his deputy. Photo: RIA"], "paragraphs": [INTRO, "The talks went on."]},
+        {
+            "captions": ["Governor Ivan Petrov, left, and his deputy. Photo: RIA"],
+            "paragraphs": [INTRO, "The talks went on."],
+        },
     ),
     (
         "video description before the first turn",
@@ -196,10 +205,22 @@ CASES: list[tuple[str, dict[str, object], dict[str, object]]] = [
     ),
     (
         "speaker label split over two lines",
-        {"body": (f"President of Russia Vladimir Putin: {SPEECH}", "Governor of Tver Region Ivan Petrov", f": {REPLY}")},
         {
-            "paragraphs": [f"President of Russia Vladimir Putin: {SPEECH}", f"Governor of Tver Region Ivan Petrov: {REPLY}"],
-            "turns": [("President of Russia Vladimir Putin", SPEECH), ("Governor of Tver Region Ivan Petrov", REPLY)],
+            "body": (
+                f"President of Russia Vladimir Putin: {SPEECH}",
+                "Governor of Tver Region Ivan Petrov",
+                f": {REPLY}",
+            )
+        },
+        {
+            "paragraphs": [
+                f"President of Russia Vladimir Putin: {SPEECH}",
+                f"Governor of Tver Region Ivan Petrov: {REPLY}",
+            ],
+            "turns": [
+                ("President of Russia Vladimir Putin", SPEECH),
+                ("Governor of Tver Region Ivan Petrov", REPLY),
+            ],
         },
     ),
     (
@@ -222,8 +243,22 @@ CASES: list[tuple[str, dict[str, object], dict[str, object]]] = [
     ),
     (
         "numbered clauses and capitals headings are separate paragraphs",
-        {"body": ("DRAFT AGREEMENT", "(Unofficial translation)", "Article 1", "1. The Parties shall cooperate.")},
-        {"paragraphs": ["DRAFT AGREEMENT", "(Unofficial translation)", "Article 1", "1. The Parties shall cooperate."]},
+        {
+            "body": (
+                "DRAFT AGREEMENT",
+                "(Unofficial translation)",
+                "Article 1",
+                "1. The Parties shall cooperate.",
+            )
+        },
+        {
+            "paragraphs": [
+                "DRAFT AGREEMENT",
+                "(Unofficial translation)",
+                "Article 1",
+                "1. The Parties shall cooperate.",
+            ]
+        },
     ),
     (
         "separators * * * and ***",
@@ -240,7 +275,12 @@ CASES: list[tuple[str, dict[str, object], dict[str, object]]] = [
     ),
     (
         "pull quote",
-        {"body": ("We will build the road by autumn, the Governor said.", "”We will build the road by autumn.“")},
+        {
+            "body": (
+                "We will build the road by autumn, the Governor said.",
+                "”We will build the road by autumn.“",
+            )
+        },
         {"kinds": ["text", "pullquote"]},
     ),
     (
@@ -303,7 +343,11 @@ CASES: list[tuple[str, dict[str, object], dict[str, object]]] = [
     (
         "label without a space after the colon",
         {"body": ("Transport Minister Pavel Sidorov:Mr President, colleagues,", "The roads are ready.")},
-        {"turns": [("Transport Minister Pavel Sidorov", "Mr President, colleagues,\n\nThe roads are ready.")]},
+        {
+            "turns": [
+                ("Transport Minister Pavel Sidorov", "Mr President, colleagues,\n\nThe roads are ready.")
+            ]
+        },
     ),
     (
         "a sentence with a colon is not a turn",
@@ -361,7 +405,11 @@ REJECTS = [
     ("empty", "", "empty"),
     ("blank lines", " \n\u00a0\n", "empty"),
     ("html", "<!DOCTYPE html><html><body><p>Events</p></body></html>", "not_a_page"),
-    ("other site", "Breaking news\nMarkets rallied on Friday after the report.\nShare this article", "not_a_page"),
+    (
+        "other site",
+        "Breaking news\nMarkets rallied on Friday after the report.\nShare this article",
+        "not_a_page",
+    ),
     ("category only", "Events", "no_title"),
     ("no date", make_page().replace("March 3, 2015\n", ""), "no_date"),
     ("invalid date", make_page(date="February 30, 2001"), "invalid_date"),
@@ -387,7 +435,8 @@ def _labels() -> list[dict]:
 
 
 corpus = pytest.mark.skipif(
-    not (CORPUS / "labels.jsonl").is_file(), reason=f"corpus not found at {CORPUS.resolve()} (../shared/corpus)"
+    not (CORPUS / "labels.jsonl").is_file(),
+    reason=f"corpus not found at {CORPUS.resolve()} (../shared/corpus)",
 )
 
 
@@ -399,9 +448,17 @@ def test_seed_example_parses_to_its_hand_labels() -> None:
     got = view(page)
     assert got["title"] == seed["title"]
     assert "\n\n".join(page.header.summary) == seed["summary"]
-    assert (page.header.date_text, got["time"], got["place"]) == (seed["date_text"], seed["time"], seed["place"])
+    assert (page.header.date_text, got["time"], got["place"]) == (
+        seed["date_text"],
+        seed["time"],
+        seed["place"],
+    )
     assert page.header.is_announcement == seed["is_announcement"]
-    assert (got["geography"], got["topics"], got["persons"]) == (seed["geography"], seed["topics"], seed["persons"])
+    assert (got["geography"], got["topics"], got["persons"]) == (
+        seed["geography"],
+        seed["topics"],
+        seed["persons"],
+    )
     assert got["sections"] == seed["sections"]
     assert page.footer.publication_text == seed["publication_datetime_text"]
     assert (got["photo_count"], got["photo_start"]) == (seed["photo_count"], seed["photo_start"])
@@ -442,7 +499,11 @@ def test_corpus_accuracy_targets() -> None:
             with_turns += 1
             wrong["turns"] += exp_turns != got_turns
             common = Counter(exp_turns) & Counter(got_turns)
-            matched, expected, found = matched + sum(common.values()), expected + len(exp_turns), found + len(got_turns)
+            matched, expected, found = (
+                matched + sum(common.values()),
+                expected + len(exp_turns),
+                found + len(got_turns),
+            )
     for name in ("title", "summary", "date", "time", "sections", "publication", "tags"):
         assert wrong[name] == 0, (name, wrong[name])
     assert wrong["place"] / docs <= 0.001, wrong["place"]

@@ -26,7 +26,21 @@ from schemas.page import ParsedPage, Reject  # noqa: E402
 
 CORPUS = ROOT / ".." / "shared" / "corpus"
 FOLD_VISIBLE = 4  # tags the page shows before an `N more` line
-CLASSES = ["reject", "title", "summary", "place", "time", "sections", "geography", "topics", "persons", "pubtext", "paragraphs", "turns_labels", "turns_text"]
+CLASSES = [
+    "reject",
+    "title",
+    "summary",
+    "place",
+    "time",
+    "sections",
+    "geography",
+    "topics",
+    "persons",
+    "pubtext",
+    "paragraphs",
+    "turns_labels",
+    "turns_text",
+]
 
 
 def load_labels(corpus: Path) -> Iterator[dict]:
@@ -78,7 +92,11 @@ def check(label: dict, page: ParsedPage) -> Iterator[tuple[str, object, object]]
     else:
         exp_t, got_t = [t["text"] for t in label["turns"]], [t.text for t in page.turns]
         if exp_t != got_t:
-            yield "turns_text", [t[:100] for t in exp_t if t not in got_t][:1], [t[:100] for t in got_t if t not in exp_t][:1]
+            yield (
+                "turns_text",
+                [t[:100] for t in exp_t if t not in got_t][:1],
+                [t[:100] for t in got_t if t not in exp_t][:1],
+            )
 
 
 def turn_f1(label: dict, page: ParsedPage) -> tuple[int, int, int]:
@@ -122,7 +140,9 @@ def main() -> int:
         print(f"{name:13} {len(bad[name]):5} / {total}")
     turns_wrong = len(bad["turns_labels"]) + len(bad["turns_text"])
     prec, rec = f1[0] / max(f1[2], 1), f1[0] / max(f1[1], 1)
-    print(f"{'turns_exact':13} {turns_wrong:5} / {with_turns}  ({1 - turns_wrong / max(with_turns, 1):.2%} exact)")
+    print(
+        f"{'turns_exact':13} {turns_wrong:5} / {with_turns}  ({1 - turns_wrong / max(with_turns, 1):.2%} exact)"
+    )
     print(f"{'turns_f1':13} {2 * prec * rec / max(prec + rec, 1e-9):.4f}")
     print(f"{'paragraphs':13} {1 - len(bad['paragraphs']) / max(docs, 1):.2%} exact")
 
@@ -134,7 +154,9 @@ def main() -> int:
                 print(f"{name}: fixed {len(old - now)} {sorted(old - now)[:12]}")
                 print(f"{name}: broke {len(now - old)} {sorted(now - old)[:12]}")
     if args.save:
-        args.save.write_text(json.dumps({k: [b[0] for b in v] for k, v in bad.items()}, indent=0), encoding="utf-8")
+        args.save.write_text(
+            json.dumps({k: [b[0] for b in v] for k, v in bad.items()}, indent=0), encoding="utf-8"
+        )
     if args.cls:
         for item in bad[args.cls][: args.n]:
             print(item)

@@ -111,9 +111,7 @@ def _joins(prev: str, nxt: Line) -> str | None:
     # A sentence cut after a link (a name, an acronym) goes on with a capital; a
     # verb-less unpunctuated line is a heading, and a new sentence starts a new paragraph.
     last = prev.split()[-1]
-    acronym = (
-        len(last) >= 2 and last.isupper() and any(c.islower() for c in prev) and not _ROMAN.match(last)
-    )
+    acronym = len(last) >= 2 and last.isupper() and any(c.islower() for c in prev) and not _ROMAN.match(last)
     if (
         first.isupper()
         and last[-1:].isalpha()
@@ -137,10 +135,75 @@ _TURN_OPEN = re.compile(r"^[A-Z][^:]{0,200}?:(?:\s|$)")
 
 
 _SENTENCE_STARTS = frozenset(
-    "The A An In On At During After Before It This That These Those We I You He She They Our My His Her "
-    "Their There Here As If When While Since For From With Mr Ms Mrs Dear Thank Thanks Please Yes No So "
-    "But And Also However Today Yesterday Tomorrow Now Then First Second Third Finally Speech Address "
-    "Opening Meeting Question Answer Vladimir President Dmitry".split()
+    [
+        "The",
+        "A",
+        "An",
+        "In",
+        "On",
+        "At",
+        "During",
+        "After",
+        "Before",
+        "It",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "We",
+        "I",
+        "You",
+        "He",
+        "She",
+        "They",
+        "Our",
+        "My",
+        "His",
+        "Her",
+        "Their",
+        "There",
+        "Here",
+        "As",
+        "If",
+        "When",
+        "While",
+        "Since",
+        "For",
+        "From",
+        "With",
+        "Mr",
+        "Ms",
+        "Mrs",
+        "Dear",
+        "Thank",
+        "Thanks",
+        "Please",
+        "Yes",
+        "No",
+        "So",
+        "But",
+        "And",
+        "Also",
+        "However",
+        "Today",
+        "Yesterday",
+        "Tomorrow",
+        "Now",
+        "Then",
+        "First",
+        "Second",
+        "Third",
+        "Finally",
+        "Speech",
+        "Address",
+        "Opening",
+        "Meeting",
+        "Question",
+        "Answer",
+        "Vladimir",
+        "President",
+        "Dmitry",
+    ]
 )
 
 
@@ -264,5 +327,7 @@ def parse_body(lines: list[Line], is_caption: Callable[[str, bool, bool, int], b
         i += 1
     flush()
     _drop_video_description(body)
-    body.paragraphs = [("pullquote", t) if k == "text" and PULLQUOTE.match(t) else (k, t) for k, t in body.paragraphs]
+    body.paragraphs = [
+        ("pullquote", t) if k == "text" and PULLQUOTE.match(t) else (k, t) for k, t in body.paragraphs
+    ]
     return body

@@ -19,7 +19,9 @@ _MAX_FIRST_HEADING = 120
 _MAX_FIRST_BARE = 200  # a verb-less first line up to this length is the lead photo caption
 _CLAUSE_WORDS = 6
 _VERB_FORM = re.compile(r"\b[a-z]{3,}ed\b|\b(?:underwent|read|plan|plans|sets|shows)\b")
-_VERB_OBJECT = re.compile(r"\b[a-z]{3,}(?:ed|(?<!ss)s) (?:the|a|an|his|her|their|its|this|these|him|them|Mr)\b")
+_VERB_OBJECT = re.compile(
+    r"\b[a-z]{3,}(?:ed|(?<!ss)s) (?:the|a|an|his|her|their|its|this|these|him|them|Mr)\b"
+)
 _INTRODUCES_PERSON = re.compile(r"^(?:With|Meeting with|A meeting with)\b")
 _MANY = 3  # a sentence printed this many times is a caption whatever its grammar
 _TITLE_SHARE = 0.6  # a caption naming the event repeats most of the title's words
@@ -59,12 +61,49 @@ _PHOTO_POSITION = re.compile(
     r"\((?:left|right|centre|center|second (?:left|right)[^)]*)\)|\b[Ff]rom left\b|\bleft to right\b"
     r"|(?:^|\. )(?:Left|Right|On the (?:left|right)): |(?:^|\. )On the (?:left|right), |, (?:left|right), "
 )
-_NOT_PORTRAIT = frozenset("Happy The A An Thank Thanks Please Dear Long Glory Good Welcome Congratulations".split())
+_NOT_PORTRAIT = frozenset(
+    [
+        "Happy",
+        "The",
+        "A",
+        "An",
+        "Thank",
+        "Thanks",
+        "Please",
+        "Dear",
+        "Long",
+        "Glory",
+        "Good",
+        "Welcome",
+        "Congratulations",
+    ]
+)
 _PHOTO_CREDIT = re.compile(r"(?:^|\. )Photo(?::| by) ")
 _SCENE = re.compile(r",? (?:at|before|during|after|on|in|with|prior to) (?:the|a|an)\b")
 _WITH_PORTRAIT = re.compile(r"^[A-Z][^.]{5,150}\. (?:With [A-Z]|[A-Z][\w-]+ [A-Z][\w-]+ [A-Z])")
 _WORD = re.compile(r"[A-Za-z][\w’'-]*")
-_FUNCTION_WORDS = frozenset("the a an of and in on at to for with by from as its his her their".split())
+_FUNCTION_WORDS = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "and",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "with",
+        "by",
+        "from",
+        "as",
+        "its",
+        "his",
+        "her",
+        "their",
+    ]
+)
 _SENTENCE_END = re.compile(r"[.!?…](?:\s|$)")
 # The end of a sentence, not of an initial (`George W. Bush`).
 _FIRST_SENTENCE = re.compile(r"(?<!\b[A-Z])[.!?…](?:\s|$)")
@@ -79,10 +118,12 @@ _PUTIN_SCENE = re.compile(
 # Headings that introduce the transcript below are paragraphs of the page.
 _TRANSCRIPT_HEADING = re.compile(r"^(?:Excerpts|Transcript|Beginning|Speech|Opening remarks|Statement)\b")
 _NAME_DASH_ITEM = re.compile(r"^[A-Z][\w’'-]+(?: [A-Z][\w’'-]+){1,2} – ")
-_TERMINAL = tuple(".!?:;,…\"”“»)")
+_TERMINAL = tuple('.!?:;,…"”“»)')
 _SPEAKER_ANY = re.compile(r"^[A-Z][^:]{0,80}:")
 _PERSONAL = re.compile(r"\b(?:I|we|We|you|You|our|Our|your|Your|my|My|us)\b")
-ATTACHMENT = re.compile(r"^(?:doc|docx|pdf|rtf|xls|xlsx|zip|ppt|pptx|jpg|mp3|mp4), [\d.,]+\s*(?:B|kB|KB|MB|GB)$")
+ATTACHMENT = re.compile(
+    r"^(?:doc|docx|pdf|rtf|xls|xlsx|zip|ppt|pptx|jpg|mp3|mp4), [\d.,]+\s*(?:B|kB|KB|MB|GB)$"
+)
 
 
 @dataclass(frozen=True)
@@ -98,7 +139,12 @@ def _is_portrait(text: str) -> bool:
     """
     who = _SCENE.split(text.rstrip("."), maxsplit=1)[0]
     words = who.split()
-    if not 2 <= len(words) <= _PORTRAIT_WORDS or "," in who or words[0] in _NOT_PORTRAIT or any(w in ("Mr", "Ms", "Mrs") for w in words):
+    if (
+        not 2 <= len(words) <= _PORTRAIT_WORDS
+        or "," in who
+        or words[0] in _NOT_PORTRAIT
+        or any(w in ("Mr", "Ms", "Mrs") for w in words)
+    ):
         return False
     return is_speaker_label(who) and not has_verb(who)
 
@@ -200,14 +246,14 @@ def is_caption_line(
         and len(text) < _MAX_FIRST_HEADING
         and not has_verb(text)
         and not _TRANSCRIPT_HEADING.match(text)
+        and any(c.islower() for c in text)  # a heading in capitals belongs to a document
     ):
         # A verb-less heading on the first body line names the event of the lead photo.
         return True
-    if text.endswith(".") and not in_list:
-        # A portrait: `Finance Minister Anton Siluanov.`, maybe with where it was taken
-        # (`… Valery Gerasimov before the meeting with …`), or a scene then a portrait.
-        if _is_portrait(text) or _WITH_PORTRAIT.search(text):
-            return True
+    # A portrait: `Finance Minister Anton Siluanov.`, maybe with where it was taken
+    # (`… Valery Gerasimov before the meeting with …`), or a scene then a portrait.
+    if text.endswith(".") and not in_list and (_is_portrait(text) or _WITH_PORTRAIT.search(text)):
+        return True
     if _WEAK.search(text):
         return False
     return first and len(text) < _MAX_FIRST_BARE and text.endswith(".") and not _PRESENT.search(text)

@@ -9,7 +9,21 @@ from dataclasses import dataclass
 MONTHS = {
     m: i
     for i, m in enumerate(
-        "January February March April May June July August September October November December".split(), 1
+        [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ],
+        1,
     )
 }
 _MONTH = r"(?P<m1>[A-Z][a-z]+)"

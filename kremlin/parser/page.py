@@ -8,7 +8,13 @@ from pydantic import ValidationError
 
 from kremlin.parser.body import ELISION, Line, parse_body
 from kremlin.parser.captions import CaptionContext, is_caption_line
-from kremlin.parser.dates import InvalidDate, looks_like_date, parse_date_line, parse_publication, parse_time_line
+from kremlin.parser.dates import (
+    InvalidDate,
+    looks_like_date,
+    parse_date_line,
+    parse_publication,
+    parse_time_line,
+)
 from kremlin.parser.footer import FooterError, parse_footer
 from kremlin.parser.places import looks_like_place
 from kremlin.parser.turns import find_turn_starts
@@ -108,7 +114,9 @@ def _parse(text: str) -> ParsedPage | Reject:
         body_lines = body_lines[first + 1 :]
 
     ctx = CaptionContext(title=title)
-    body = parse_body(body_lines, lambda t, first, in_list, repeats: is_caption_line(t, first, ctx, in_list, repeats))
+    body = parse_body(
+        body_lines, lambda t, first, in_list, repeats: is_caption_line(t, first, ctx, in_list, repeats)
+    )
     texts = [t for _, t in body.paragraphs]
     surnames = {tag.split()[0] for tag in footer_parts.tags.get("Persons", []) if tag.split()}
     starts = find_turn_starts(texts, surnames)
@@ -120,7 +128,14 @@ def _parse(text: str) -> ParsedPage | Reject:
         for k in range(idx, stop):
             turn_of[k] = n
         pieces = ([rest] if rest else []) + texts[idx + 1 : stop]
-        turns.append(Turn(label=strip_invisible(label), text="\n\n".join(pieces), first_paragraph=idx, n_paragraphs=stop - idx))
+        turns.append(
+            Turn(
+                label=strip_invisible(label),
+                text="\n\n".join(pieces),
+                first_paragraph=idx,
+                n_paragraphs=stop - idx,
+            )
+        )
 
     published = parse_publication(footer_parts.publication_text)
     return ParsedPage(

@@ -122,7 +122,24 @@ _NAME_WORD = re.compile(
     r"|^(?:al|el|ad|as|ash|ben|bin|ibn|de|da|di|van|von|le|la|du)-[A-Z]\w*$"
 )
 # Particles inside a name (`Alexander Van der Bellen`, `Abdullah II of Jordan`).
-_NAME_PARTICLES = {"der", "de", "van", "von", "da", "di", "du", "la", "le", "bin", "ibn", "al", "el", "of", "y", "dos"}
+_NAME_PARTICLES = {
+    "der",
+    "de",
+    "van",
+    "von",
+    "da",
+    "di",
+    "du",
+    "la",
+    "le",
+    "bin",
+    "ibn",
+    "al",
+    "el",
+    "of",
+    "y",
+    "dos",
+}
 # `VladimirPutin`: a name whose space the page lost.
 _CAMEL = re.compile(
     r"^(?:[A-Z][a-z]+){2,}$|^[A-Z][a-z]+(?:of|the)?(?:[A-Z][a-z]+)+$|^[A-Z][a-z]+[A-Z]{2,}$|^[A-Z]\.\s?[A-Z][a-z]{2,}$"
@@ -153,7 +170,7 @@ def is_speaker_label(label: str, page_speakers: set[str] | frozenset[str] = froz
         return True
     if _CAMEL.match(core) and len(core) >= 6:
         return True
-    if any(c in core for c in "?!;“”\"«»"):
+    if any(c in core for c in '?!;“”"«»'):
         return False
     if "." in _ABBREV_DOT.sub("", core):
         return False
@@ -185,8 +202,48 @@ def is_speaker_label(label: str, page_speakers: set[str] | frozenset[str] = froz
 
 
 _NOT_LABEL_START = frozenset(
-    "In And As About Text But If When So Also For On At With Regarding To Then Now Here This That These "
-    "Those It We I You He She They My Our Your His Her Their After Before During Following".split()
+    [
+        "In",
+        "And",
+        "As",
+        "About",
+        "Text",
+        "But",
+        "If",
+        "When",
+        "So",
+        "Also",
+        "For",
+        "On",
+        "At",
+        "With",
+        "Regarding",
+        "To",
+        "Then",
+        "Now",
+        "Here",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "It",
+        "We",
+        "I",
+        "You",
+        "He",
+        "She",
+        "They",
+        "My",
+        "Our",
+        "Your",
+        "His",
+        "Her",
+        "Their",
+        "After",
+        "Before",
+        "During",
+        "Following",
+    ]
 )
 
 
@@ -194,9 +251,7 @@ def _name_tail(words: list[str]) -> list[str]:
     """Capitalised words ending the label (particles inside the name allowed)."""
     tail: list[str] = []
     for w in reversed(words):
-        if _NAME_WORD.match(w):
-            tail.append(w)
-        elif tail and w in _NAME_PARTICLES:
+        if _NAME_WORD.match(w) or tail and w in _NAME_PARTICLES:
             tail.append(w)
         else:
             break

@@ -43,7 +43,7 @@ class GateConfig:
     """No event or publication date before this day (the site starts on 31 December 1999)."""
     future_horizon_years: int = 1
     """Dates may lie at most this many years after ``today`` (announcements are in the future)."""
-    max_title_length: int = 500
+    max_title_length: int = 1000
     """Titles longer than this are suspicious (warning): probably a parse that swallowed the body."""
     sample_size: int = 5
     """Unexpected values (and their row keys) reported per failed check."""
