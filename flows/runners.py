@@ -38,7 +38,8 @@ def shared_prefect_api(*, remote_workers: bool = False) -> Iterator[str]:
     the settings context (serialised with every task submitted to Dask, so the task
     engine on a worker uses it) and in ``os.environ`` (inherited by the local
     cluster's worker processes, for anything Prefect does outside a task). The server
-    is stopped on exit.
+    is left to Prefect's own exit hook, as for a plain run: stopping it here, before
+    the log and event workers have drained, makes them retry for a minute.
 
     ``remote_workers``: the workers run elsewhere and cannot reach a 127.0.0.1
     temporary server; warn that ``PREFECT_API_URL`` should name a reachable server.
@@ -71,4 +72,3 @@ def shared_prefect_api(*, remote_workers: bool = False) -> Iterator[str]:
             os.environ.pop("PREFECT_API_URL", None)
         else:
             os.environ["PREFECT_API_URL"] = previous
-        server.stop()
