@@ -22,14 +22,7 @@ _VENUE_WORDS = re.compile(
     r"Office|Building|Complex|Garden|Cemetery|Port|Shipyard|Cosmodrome|Arena)\b"
 )
 COUNTRIES = frozenset(
-    """Abkhazia Afghanistan Albania Algeria Angola Argentina Armenia Australia Austria Azerbaijan Bahrain
-    Bangladesh Belarus Belgium Bolivia Brazil Brunei Bulgaria Cambodia Canada Chile China Colombia Croatia Cuba
-    Cyprus Denmark Egypt Estonia Ethiopia Finland France Georgia Germany Greece Hungary Iceland India Indonesia
-    Iran Iraq Ireland Israel Italy Japan Jordan Kazakhstan Kenya Kuwait Kyrgyzstan Laos Latvia Lebanon Libya
-    Lithuania Luxembourg Malaysia Malta Mexico Moldova Mongolia Montenegro Morocco Mozambique Myanmar Nepal
-    Netherlands Nicaragua Nigeria Norway Oman Pakistan Palestine Peru Philippines Poland Portugal Qatar Romania
-    Russia Rwanda Serbia Singapore Slovakia Slovenia Spain Sweden Switzerland Syria Tajikistan Tanzania Thailand
-    Tunisia Turkey Turkmenistan Uganda Ukraine Uruguay Uzbekistan Venezuela Vietnam Yemen Yugoslavia Zimbabwe""".split()
+    ["Abkhazia", "Afghanistan", "Albania", "Algeria", "Angola", "Argentina", "Armenia", "Australia", "Austria", "Azerbaijan", "Bahrain", "Bangladesh", "Belarus", "Belgium", "Bolivia", "Brazil", "Brunei", "Bulgaria", "Cambodia", "Canada", "Chile", "China", "Colombia", "Croatia", "Cuba", "Cyprus", "Denmark", "Egypt", "Estonia", "Ethiopia", "Finland", "France", "Georgia", "Germany", "Greece", "Hungary", "Iceland", "India", "Indonesia", "Iran", "Iraq", "Ireland", "Israel", "Italy", "Japan", "Jordan", "Kazakhstan", "Kenya", "Kuwait", "Kyrgyzstan", "Laos", "Latvia", "Lebanon", "Libya", "Lithuania", "Luxembourg", "Malaysia", "Malta", "Mexico", "Moldova", "Mongolia", "Montenegro", "Morocco", "Mozambique", "Myanmar", "Nepal", "Netherlands", "Nicaragua", "Nigeria", "Norway", "Oman", "Pakistan", "Palestine", "Peru", "Philippines", "Poland", "Portugal", "Qatar", "Romania", "Russia", "Rwanda", "Serbia", "Singapore", "Slovakia", "Slovenia", "Spain", "Sweden", "Switzerland", "Syria", "Tajikistan", "Tanzania", "Thailand", "Tunisia", "Turkey", "Turkmenistan", "Uganda", "Ukraine", "Uruguay", "Uzbekistan", "Venezuela", "Vietnam", "Yemen", "Yugoslavia", "Zimbabwe"]
 ) | {
     "South Africa",
     "South Korea",
