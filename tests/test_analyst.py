@@ -245,7 +245,7 @@ def test_every_table_and_column_is_commented(ro: duckdb.DuckDBPyConnection) -> N
 
 
 def test_views_return_rows(ro: duckdb.DuckDBPyConnection) -> None:
-    for view in analyst._VIEWS:
+    for view in analyst.VIEWS:
         n = ro.execute(f"SELECT count(*) FROM {view}").fetchone()
         assert n is not None and n[0] > 0, view
     enriched_rows = ro.execute(

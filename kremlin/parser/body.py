@@ -101,6 +101,7 @@ def _joins(prev: str, nxt: Line) -> str | None:
     if (
         _ALL_CAPS.match(prev)
         or _NUMBERED.match(t)
+        or _SCHEDULE_ITEM.match(t)
         or (_DASH_ITEM.match(prev) and _DASH_ITEM.match(t))
         or _PHOTO_CREDIT_END.search(prev)
     ):
@@ -125,6 +126,8 @@ def _joins(prev: str, nxt: Line) -> str | None:
 
 _ALL_CAPS = re.compile(r"^[^a-z]*[A-Z]{2,} [^a-z]*[A-Z]{2,}[^a-z]*$")
 _NUMBERED = re.compile(r"^\d{1,2}\. [A-Z]")
+# `12.00 pm – meeting of CSTO member states`: an entry of a schedule.
+_SCHEDULE_ITEM = re.compile(r"^\d{1,2}[.:]\d{2}\s?(?:am|pm)?\s[–—-]\s")
 _DASH_ITEM = re.compile(r"^[A-Z][^–—.]{2,60} [–—] [A-Z]")
 _PHOTO_CREDIT_END = re.compile(r"\bPhoto(?::| by) [^.]{1,60}$")
 _ROMAN = re.compile(r"^[IVXLC]+$")

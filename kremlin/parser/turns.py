@@ -316,4 +316,85 @@ def find_turn_starts(paragraphs: list[str], tag_surnames: set[str]) -> list[tupl
             continue
         if is_speaker_label(parts[0], known):
             out.append((i, parts[0], parts[1]))
+    listed = _name_list(candidates)
+    out = [s for s in out if s[0] not in listed]
+    headings = _heading_turns(paragraphs, candidates, {i for i, _, _ in out})
+    if headings:
+        out = sorted(out + [(i, *candidates[i][1]) for i in headings])  # type: ignore[misc]
     return out
+
+
+# `Sergei Lavrov.`: a rest that is only a person's name.
+_BARE_NAME = re.compile(r"^[A-Z][\w’'-]+(?: [A-Z][\w’'.-]*){1,3}\.?$")
+_LIST_RUN = 3
+
+
+def _name_list(candidates: list[tuple[int, tuple[str, str] | None]]) -> set[int]:
+    """`Minister of Foreign Affairs: Sergei Lavrov.` / `Minister of Defence: Sergei Shoigu.`:
+    a run of paragraphs that each pair a post with a bare name is a list of appointments,
+    not speech."""
+    found: set[int] = set()
+    run: list[int] = []
+    for i, parts in candidates + [(len(candidates), None)]:
+        if parts and _BARE_NAME.match(parts[1]):
+            run.append(i)
+            continue
+        if len(run) >= _LIST_RUN:
+            found.update(run)
+        run = []
+    return found
+
+
+# A clock time (`10.00 am`, `4:30 pm`, `12 pm`): the mark of a schedule.
+_CLOCK = re.compile(r"\b\d{1,2}(?:[.:]\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.)(?!\w)")
+_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
+_CONTACT_WORDS = 3  # `Email:`, `E-mail address:`
+_NOTE_WORDS = 8  # `Note for television journalists:`: a short verb-less heading
+
+
+def _is_heading(parts: tuple[str, str] | None) -> bool:
+    """`Meeting points:` alone on its line: a heading that introduces what follows."""
+    if not parts or parts[1]:
+        return False
+    label = parts[0]
+    return bool(label) and label[0].isupper() and len(label) <= 200 and not any(c in label for c in '?!“”"«»')
+
+
+def _heading_turns(
+    paragraphs: list[str], candidates: list[tuple[int, tuple[str, str] | None]], speakers: set[int]
+) -> set[int]:
+    """Bold headings that are not speech but count as turns, judged by what follows them.
+
+    Sentences ending in a colon (`The message reads, in part:`) share their shape, so a
+    heading qualifies only by its context: a schedule (clock times in it or right after it,
+    as in `Entry from 10.00 am to 11.00 am:` / `12.00 pm – meeting …`), a speech turn right
+    after it (`Statements following the meeting:` / `Ivan Petrov: …`), or a lone e-mail
+    address after it (`Email: press@example.ru`). On an information page without speakers
+    whose schedule headings are bold, its other short headings are bold as well.
+    """
+    found: set[int] = set()
+    n = len(paragraphs)
+    # Backwards, so that a heading over a schedule heading (`Main events:` / `Entry from …:`) counts.
+    for i in range(n - 1, -1, -1):
+        parts = candidates[i][1]
+        if parts and _EMAIL.match(parts[1]) and len(parts[0].split()) <= _CONTACT_WORDS:
+            found.add(i)
+            continue
+        if not _is_heading(parts):
+            continue
+        nxt = paragraphs[i + 1] if i + 1 < n else ""
+        if _CLOCK.search(parts[0]) or (nxt and _CLOCK.search(nxt)) or i + 1 in speakers or i + 1 in found:
+            found.add(i)
+    schedule = {i for i in found if _is_heading(candidates[i][1])}
+    if schedule and not speakers:
+        for i, parts in candidates:
+            if not parts or i in found:
+                continue
+            if _is_heading(parts) or (
+                len(parts[0].split()) <= _NOTE_WORDS
+                and parts[0][:1].isupper()
+                and not parts[1][:1].islower()
+                and not _verb_in_label(parts[0])
+            ):
+                found.add(i)
+    return found
