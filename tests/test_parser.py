@@ -354,6 +354,237 @@ CASES: list[tuple[str, dict[str, object], dict[str, object]]] = [
         {"body": ("The message reads, in part:", "“Please accept my congratulations.”")},
         {"turns": []},
     ),
+    (
+        "schedule headings with clock times are turns, schedule entries are paragraphs",
+        {
+            "body": (
+                INTRO,
+                "The main events on the agenda (the times are approximate):",
+                "Entry from 10.00 am to 11.00 am:",
+                "12.00 pm – meeting of the Council",
+                "01.00 pm – news conference",
+            ),
+            "place": None,
+        },
+        {
+            "paragraphs": [
+                INTRO,
+                "The main events on the agenda (the times are approximate):",
+                "Entry from 10.00 am to 11.00 am:",
+                "12.00 pm – meeting of the Council",
+                "01.00 pm – news conference",
+            ],
+            "turns": [
+                ("The main events on the agenda (the times are approximate)", ""),
+                (
+                    "Entry from 10.00 am to 11.00 am",
+                    "12.00 pm – meeting of the Council\n\n01.00 pm – news conference",
+                ),
+            ],
+        },
+    ),
+    (
+        "on an information page with a schedule heading, its other headings are turns",
+        {
+            "body": (
+                "Badges will be issued at the following sites:",
+                "May 4, 2018, 12 pm – 4:30 pm, at 14 Ilyinka Street, entrance 7.",
+                "Journalists must show their passports and press cards to collect badges.",
+                "Meeting points:",
+                "Shuttle buses will leave from 4 Zubovsky Boulevard.",
+                "Note for television journalists: Please use only cord microphones.",
+            ),
+            "place": None,
+        },
+        {
+            "turns": [
+                (
+                    "Badges will be issued at the following sites",
+                    "May 4, 2018, 12 pm – 4:30 pm, at 14 Ilyinka Street, entrance 7.\n\n"
+                    "Journalists must show their passports and press cards to collect badges.",
+                ),
+                ("Meeting points", "Shuttle buses will leave from 4 Zubovsky Boulevard."),
+                ("Note for television journalists", "Please use only cord microphones."),
+            ]
+        },
+    ),
+    (
+        "a heading right before a speech turn is a turn",
+        {"body": (INTRO, "Statements following the talks:", f"President of Russia Vladimir Putin: {SPEECH}")},
+        {
+            "turns": [
+                ("Statements following the talks", ""),
+                ("President of Russia Vladimir Putin", SPEECH),
+            ]
+        },
+    ),
+    (
+        "a contact heading followed by a lone e-mail address is a turn",
+        {"body": (INTRO, "Email: press@example.ru")},
+        {"paragraphs": [INTRO, "Email: press@example.ru"], "turns": [("Email", "press@example.ru")]},
+    ),
+    (
+        "a list of posts and bare names is not speech",
+        {
+            "body": (
+                "The following appointments have been made.",
+                "Minister of Foreign Affairs: Sergei Lavrov.",
+                "Minister of Science and Higher Education: Mikhail Kotyukov.",
+                "Minister for North Caucasus Affairs: Sergei Chebotarev.",
+            )
+        },
+        {"turns": []},
+    ),
+    (
+        "a turn with a long label is not a portrait caption",
+        {
+            "body": (
+                f"President of Russia Vladimir Putin: {SPEECH}",
+                "Editor-in-chief of the Tverskaya Zhizn newspaper Ivan Petrov: Russian Press Day.",
+            )
+        },
+        {
+            "captions": [],
+            "turns": [
+                ("President of Russia Vladimir Putin", SPEECH),
+                ("Editor-in-chief of the Tverskaya Zhizn newspaper Ivan Petrov", "Russian Press Day."),
+            ],
+        },
+    ),
+    (
+        "a stage direction inside a transcript is a paragraph",
+        {
+            "body": (
+                "Vladimir Putin: Tver has the floor.",
+                "Remark from the audience.",
+                "REPLY (without a microphone).",
+                "Vladimir Putin: Please wait for the microphone.",
+            )
+        },
+        {
+            "captions": [],
+            "turns": [
+                (
+                    "Vladimir Putin",
+                    "Tver has the floor.\n\nRemark from the audience.\n\nREPLY (without a microphone).",
+                ),
+                ("Vladimir Putin", "Please wait for the microphone."),
+            ],
+        },
+    ),
+    (
+        "a sentence, then a capitalised clause with a verb, is prose, not a scene and a portrait",
+        {
+            "body": (
+                "Vladimir Putin: The Black Sea ports handle a third of all freight flows. "
+                "The Southern Federal District plays a big part in export traffic.",
+            )
+        },
+        {
+            "captions": [],
+            "turns": [
+                (
+                    "Vladimir Putin",
+                    "The Black Sea ports handle a third of all freight flows. "
+                    "The Southern Federal District plays a big part in export traffic.",
+                )
+            ],
+        },
+    ),
+    (
+        "a caption naming the event may go on with who is in the photo, but not with speech",
+        {
+            "title": "Presentation of state awards to Tver Region personnel",
+            "body": (
+                f"Vladimir Putin: {SPEECH}",
+                "At the presentation of state awards to Tver Region personnel. "
+                "Ivan Petrov was awarded the Order of Friendship.",
+                "Presentation of state awards to Tver Region personnel. Mr Petrov, go ahead please.",
+            ),
+        },
+        {
+            "captions": [
+                "At the presentation of state awards to Tver Region personnel. "
+                "Ivan Petrov was awarded the Order of Friendship."
+            ],
+            "turns": [
+                (
+                    "Vladimir Putin",
+                    f"{SPEECH}\n\nPresentation of state awards to Tver Region personnel. Mr Petrov, go ahead please.",
+                )
+            ],
+        },
+    ),
+    (
+        "a one-word first name is a speaker when the page shows it is a person",
+        {
+            "body": (
+                "Vladimir Putin: Let us take a video question.",
+                "Alina: Good afternoon, Mr President.",
+                "Vladimir Putin: Hello.",
+                "Alina: My name is Alina. Could a woman become president?",
+                "Vladimir Putin: Alina, of course she could.",
+                "Deadline: Monday.",
+            )
+        },
+        {
+            "turns": [
+                ("Vladimir Putin", "Let us take a video question."),
+                ("Alina", "Good afternoon, Mr President."),
+                ("Vladimir Putin", "Hello."),
+                ("Alina", "My name is Alina. Could a woman become president?"),
+                ("Vladimir Putin", "Alina, of course she could.\n\nDeadline: Monday."),
+            ]
+        },
+    ),
+    (
+        "a post and a full name open a turn even before a lower-case text",
+        {
+            "body": (
+                "Vladimir Putin: Please.",
+                "Commander of the 2Combined Arms Army Major General Ivan Petrov: nd Guards Army, Comrade Commander,",
+                "Thank you for the high praise.",
+                "Question: at what cost? Where do we get the funds?",
+            )
+        },
+        {
+            "turns": [
+                ("Vladimir Putin", "Please."),
+                (
+                    "Commander of the 2Combined Arms Army Major General Ivan Petrov",
+                    "nd Guards Army, Comrade Commander,\n\nThank you for the high praise.\n\n"
+                    "Question: at what cost? Where do we get the funds?",
+                ),
+            ]
+        },
+    ),
+    (
+        "inside a transcript, a line repeating a slider caption is a caption",
+        {
+            "body": (
+                "1 of 3",
+                "Vladimir Putin attended the award ceremony for the volunteers of the year.",
+                f"Vladimir Putin: {SPEECH}",
+                "Vladimir Putin attended the award ceremony for the volunteers of the year.",
+                MORE[0],
+            )
+        },
+        {
+            "captions": ["Vladimir Putin attended the award ceremony for the volunteers of the year."],
+            "turns": [("Vladimir Putin", f"{SPEECH}\n\n{MORE[0]}")],
+        },
+    ),
+    (
+        "without speech, a text repeating the slider caption is a paragraph",
+        {
+            "body": (
+                "1 of 3",
+                "The leaders and their wives lunched in a restaurant on the Volga embankment.",
+                "The leaders and their wives lunched in a restaurant on the Volga embankment.",
+            )
+        },
+        {"paragraphs": ["The leaders and their wives lunched in a restaurant on the Volga embankment."]},
+    ),
 ]
 
 

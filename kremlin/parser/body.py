@@ -232,6 +232,36 @@ def _drop_video_description(body: Body) -> None:
         del body.paragraphs[0]
 
 
+_CREDIT_TAIL = re.compile(r"\.? Photo(?::| by) [^.]{1,60}$")
+_SPEECH_WORDS = re.compile(
+    r"\b(?:I|we|We|you|You|our|Our|your|Your|my|My|us|please|Please|Mr|Ms|Mrs)\b|[?!:]"
+)
+_MIN_REPEAT_WORDS = 5
+
+
+def _photo_captions(lines: list[Line]) -> list[str]:
+    """Captions that are certain from the layout: the line after a slider counter, and a
+    line ending in a photo credit (without the credit)."""
+    out = []
+    for k, ln in enumerate(lines):
+        if SLIDER.match(ln.text) and k + 1 < len(lines) and not lines[k + 1].blank:
+            out.append(lines[k + 1].text.rstrip("."))
+        elif _CREDIT_TAIL.search(ln.text):
+            out.append(_CREDIT_TAIL.sub("", ln.text).rstrip("."))
+    return [c for c in out if c]
+
+
+def _repeats_photo_caption(text: str, shown: list[str]) -> bool:
+    """Inside a transcript, a stand-alone sentence that a slider or credited caption of the
+    page contains is the caption of another photo (`Ivan Petrov.` under `Working meeting
+    with Ivan Petrov.`), whatever its grammar. (Old pages without speech may print the
+    slider caption again as their text.)"""
+    core = text.rstrip(".")
+    if not text.endswith(".") or len(core.split()) < _MIN_REPEAT_WORDS or _SPEECH_WORDS.search(core):
+        return False
+    return any(core in c for c in shown)
+
+
 def _opens_turn(text: str) -> bool:
     m = _TURN_OPEN.match(text)
     return bool(m) and is_speaker_label(m.group(0).rstrip(": "))
@@ -242,14 +272,18 @@ def parse_body(lines: list[Line], is_caption: Callable[[str, bool, bool, int], b
     is how often the same line occurs in the body (captions recur under photos of one event)."""
     body = Body()
     occurrences = Counter(ln.text for ln in lines if not ln.blank)
+    shown = _photo_captions(lines)
     i, end = 0, len(lines)
     current: str | None = None
     seen_slider = False
+    in_transcript = False  # a speech turn has begun: the text below is speech
 
     def flush() -> None:
         nonlocal current
+        nonlocal in_transcript
         if current is not None:
             body.paragraphs.append(("text", current))
+            in_transcript = in_transcript or _opens_turn(current)
             current = None
 
     while i < end:
@@ -320,8 +354,9 @@ def parse_body(lines: list[Line], is_caption: Callable[[str, bool, bool, int], b
                 and looks_like_list_item(prev_par)
             )
         )
-        if not continues and is_caption(
-            t, not body.paragraphs and not body.single_captions, in_list, occurrences[t]
+        if not continues and (
+            (in_transcript and _repeats_photo_caption(t, shown))
+            or is_caption(t, not body.paragraphs and not body.single_captions, in_list, occurrences[t])
         ):
             body.single_captions.append(t)
             i += 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kremlin.parser.turns import is_speaker_label
+from kremlin.parser.turns import _ANON_FROM, ANONYMOUS, is_speaker_label, split_label
 
 _MAX_LEN = 300
 _MAX_FIRST_HEADING = 120
@@ -119,6 +119,11 @@ _PUTIN_SCENE = re.compile(
 _TRANSCRIPT_HEADING = re.compile(r"^(?:Excerpts|Transcript|Beginning|Speech|Opening remarks|Statement)\b")
 _NAME_DASH_ITEM = re.compile(r"^[A-Z][\w’'-]+(?: [A-Z][\w’'-]+){1,2} – ")
 _TERMINAL = tuple('.!?:;,…"”“»)')
+# Words of speech to the audience (`Mr Sorokin, go ahead please.`), never of a caption.
+_SPEECH = re.compile(
+    r"\b(?:I|we|We|you|You|our|Our|your|Your|my|My|us|please|Please|Mr|Ms|Mrs|let|Let|Thank)\b|[?!]"
+)
+_PAREN_TAIL = re.compile(r"\s*\([^()]*\)$")
 _SPEAKER_ANY = re.compile(r"^[A-Z][^:]{0,80}:")
 _PERSONAL = re.compile(r"\b(?:I|we|We|you|You|our|Our|your|Your|my|My|us)\b")
 ATTACHMENT = re.compile(
@@ -147,6 +152,27 @@ def _is_portrait(text: str) -> bool:
     ):
         return False
     return is_speaker_label(who) and not has_verb(who)
+
+
+def _long_speaker(text: str) -> bool:
+    """`Editor-in-chief of the Komsomolskaya Pravda newspaper Vladimir Sungorkin: Russian
+    Press Day.`: a turn whose label (a long title and a name) is too long for `_SPEAKER`."""
+    parts = split_label(text)
+    return bool(parts) and bool(parts[1]) and len(parts[0].split()) >= 3 and is_speaker_label(parts[0])
+
+
+def _stage_direction(text: str) -> bool:
+    """`Remark from the audience.`, `REPLY (without a microphone).`: who speaks next, written
+    as a paragraph of the transcript."""
+    core = _PAREN_TAIL.sub("", text.rstrip(".")).strip()
+    return core.lower() in ANONYMOUS or bool(_ANON_FROM.match(core.capitalize()))
+
+
+def _with_portrait(text: str) -> bool:
+    """`At the meeting. With Ivan Petrov, Governor.`: a scene, then who is in the photo (no
+    verb); `… ports. The Southern Federal District plays a big part …` is prose."""
+    m = _WITH_PORTRAIT.search(text)
+    return bool(m) and not has_verb(text[m.end() - 1 :])
 
 
 def _title_overlap(text: str, title: str) -> float:
@@ -186,7 +212,9 @@ def _names_event(text: str, ctx: CaptionContext) -> bool:
     if not text.endswith(".") or _SPEAKER_ANY.match(text):
         return False
     head = _FIRST_SENTENCE.split(text, maxsplit=1)[0]
-    if len(_SENTENCE_END.findall(text)) > 2 or _STRONG.search(text) or _finite(head):
+    # What follows the head may be a sentence about who is in the photo (`Ivan Petrov was
+    # awarded the Order of Friendship.`), but not speech to the audience.
+    if len(_SENTENCE_END.findall(text)) > 2 or _STRONG.search(head) or _SPEECH.search(text) or _finite(head):
         return False
     return _title_overlap(head, ctx.title) >= _TITLE_SHARE
 
@@ -216,7 +244,7 @@ def is_caption_line(
     # "None" is what the site prints for a video block without a description.
     if ATTACHMENT.match(text) or text == "None":
         return True
-    if not text[0].isupper():
+    if not text[0].isupper() or _stage_direction(text):
         return False
     # Who is where in a photo: a caption however long its list of people.
     if (_PHOTO_CREDIT.search(text) or _PHOTO_POSITION.search(text)) and not _PERSONAL.search(text):
@@ -229,7 +257,7 @@ def is_caption_line(
         return False
     if _names_event(text, ctx) and not in_list:
         return True
-    if text.endswith(":") or ":”" in text or _SPEAKER.match(text):
+    if text.endswith(":") or ":”" in text or _SPEAKER.match(text) or _long_speaker(text):
         return False
     if _STRONG.search(text):
         return False
@@ -252,7 +280,7 @@ def is_caption_line(
         return True
     # A portrait: `Finance Minister Anton Siluanov.`, maybe with where it was taken
     # (`… Valery Gerasimov before the meeting with …`), or a scene then a portrait.
-    if text.endswith(".") and not in_list and (_is_portrait(text) or _WITH_PORTRAIT.search(text)):
+    if text.endswith(".") and not in_list and (_is_portrait(text) or _with_portrait(text)):
         return True
     if _WEAK.search(text):
         return False

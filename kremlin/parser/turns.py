@@ -309,10 +309,10 @@ def find_turn_starts(paragraphs: list[str], tag_surnames: set[str]) -> list[tupl
             confident.add(parts[0])
             confident.add(core)
             confident.update(w for w in core.split()[-1:])
-    known = confident | tag_surnames
+    known = confident | tag_surnames | _introduced(paragraphs, candidates)
     out = []
     for i, parts in candidates:
-        if not parts or (_weak_rest(parts[1]) and _core(parts[0]) not in known):
+        if not parts or (_weak_rest(parts[1]) and _core(parts[0]) not in known and not _titled_name(parts)):
             continue
         if is_speaker_label(parts[0], known):
             out.append((i, parts[0], parts[1]))
@@ -322,6 +322,35 @@ def find_turn_starts(paragraphs: list[str], tag_surnames: set[str]) -> list[tupl
     if headings:
         out = sorted(out + [(i, *candidates[i][1]) for i in headings])  # type: ignore[misc]
     return out
+
+
+_FIRST_NAME = re.compile(r"^[A-Z][a-z]{2,}$")
+
+
+def _introduced(paragraphs: list[str], candidates: list[tuple[int, tuple[str, str] | None]]) -> set[str]:
+    """One-word labels (`Alina: Good afternoon.`) that the page shows to be a person: the
+    speaker says `my name is Alina`, or another turn addresses her (`Alina, we …`)."""
+    out: set[str] = set()
+    for _, parts in candidates:
+        if not parts or not _FIRST_NAME.match(parts[0]) or parts[0] in _NOT_LABEL_START:
+            continue
+        name = parts[0]
+        said = re.compile(rf"\b[Mm]y name is {name}\b")
+        addressed = any(q[1].startswith(f"{name}, ") for _, q in candidates if q and q[0] != name)
+        if addressed or any(said.search(p) for p in paragraphs):
+            out.add(name)
+    return out
+
+
+def _titled_name(parts: tuple[str, str]) -> bool:
+    """`Commander of the 2nd Army Major General Rustam Muradov: nd Guards …`: a post followed
+    by a full name is a speaker even when the text after it lost its capital (a superscript)."""
+    label, rest = parts
+    if not rest[:1].islower():
+        return False
+    words = _core(label).split()
+    tail = _name_tail(words)
+    return len(words) >= 4 and len(tail) >= 2 and any(w.lower() in ROLE_TAIL for w in words[: len(words) - 2])
 
 
 # `Sergei Lavrov.`: a rest that is only a person's name.
