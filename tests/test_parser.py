@@ -16,46 +16,10 @@ import pytest
 
 from kremlin.parser.page import parse_page
 from schemas.page import ParsedPage, Reject
+from tests.pagekit import INTRO, NBSP, make_page
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / ".." / "shared" / "corpus"
-NBSP = "\u00a0"
-
-TITLE = "Meeting with Governor of Tver Region Ivan Petrov"
-INTRO = "The Governor reported on the regional economy and on the preparations for winter."
-
-
-def make_page(
-    *,
-    body: list[str] | tuple[str, ...] = (INTRO,),
-    title: str = TITLE,
-    summary: tuple[str, ...] = (),
-    date: str = "March 3, 2015",
-    time: str | None = "15:40",
-    place: str | None = "The Kremlin, Moscow",
-    tags: tuple[tuple[str, tuple[str, ...]], ...] = (),
-    sections: str = "Published in section: News",
-    publication: str = "March 3, 2015, 15:40",
-    style: str = "screen",
-    kremlin_id: int = 4711,
-) -> str:
-    """A page text in the corpus layout; ``style="page"`` gives the print-style variant
-    (no-break spaces, `Direct link:` line) of the same page."""
-    lines = ["Events", title, *summary, date]
-    if time is not None:
-        lines.append(time)
-    if place is not None:
-        lines.append(place)
-    lines += body
-    for heading, items in tags:
-        lines += [heading, *items]
-    lines += ["Publication status", sections, f"Publication date: {publication}"]
-    if style == "page":
-        lines = [ln.replace(" of ", f" of{NBSP}").replace("in section", f"in{NBSP}section") for ln in lines]
-        lines.append(f"Direct link: en.kremlin.ru/d/{kremlin_id}")
-    lines.append("Text version")
-    return "\n".join(lines)
-
 
 def parsed(text: str) -> ParsedPage:
     page = parse_page(text)
