@@ -530,7 +530,7 @@ def _utterances(config: GateConfig, previous: dict[str, int]) -> FrameSuite:
     t = "utterances"
     sql = f"""
 SELECT u.doc_id, u.turn_index, u.speaker_kind, u.person_id,
-       {_tlen("u.text")} AS text_length, {_tlen("u.speaker_label")} AS label_length,
+       CASE WHEN u.speaker_kind <> 'heading' THEN {_tlen("u.text")} END AS text_length, {_tlen("u.speaker_label")} AS label_length,
        u.n_paragraphs, coalesce(pc.n, 0) AS paragraph_rows, u.year, d.year AS document_year,
        CASE WHEN u.doc_id IS NOT NULL AND d.doc_id IS NULL THEN u.doc_id END AS orphan_doc_id,
        CASE WHEN u.person_id IS NOT NULL AND pe.person_id IS NULL THEN u.person_id END AS unknown_person_id
@@ -563,8 +563,8 @@ LEFT JOIN (SELECT doc_id, turn_index, count(*) AS n FROM paragraphs
             "text",
             "warning",
             "ExpectColumnValuesToBeBetween",
-            "Turn text is not empty after trimming. Warning only: a turn can legitimately be just a "
-            "speaker label (e.g. a moderator label followed directly by the next speaker).",
+            "Speech turn text is not empty after trimming (schedule headings, which can stand alone, "
+            "are not counted). Warning only: a speaker label can be followed directly by the next one.",
             column="text_length",
             min_value=1,
         ),
