@@ -169,6 +169,7 @@ def build(plan: RunPlan, build_dir: Path) -> BuildOutcome:
 
 
 def _lineage(db: Path, plan: RunPlan) -> dict[str, Any]:
+    parsed_now = {sha for sha, _ in plan.to_parse}
     con = duckdb.connect(str(db), read_only=True)
     try:
         by_status = dict(con.execute("SELECT status, count(*) FROM source_files GROUP BY 1 ORDER BY 1").fetchall())
@@ -186,7 +187,7 @@ def _lineage(db: Path, plan: RunPlan) -> dict[str, Any]:
     return {
         "files": len(plan.inputs),
         "files_parsed_this_run": plan.files_to_parse,
-        "files_from_cache": len(plan.inputs) - sum(1 for f in plan.inputs if f.sha256 in dict(plan.to_parse)),
+        "files_from_cache": sum(1 for f in plan.inputs if f.sha256 not in parsed_now),
         "by_status": by_status,
         "rejected_by_reason": by_reason,
         "rejected_files": [{"source_file": f, "reason": r, "stage": s} for f, r, s in rejects],
