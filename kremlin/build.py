@@ -175,16 +175,33 @@ def _resolve_people(con: duckdb.DuckDBPyConnection, known: list[KnownPerson]) ->
     turn_rows: dict[str, list] = defaultdict(list)
     mention_rows: dict[str, list] = defaultdict(list)
     for doc in docs:
-        for i, (pid, spk) in enumerate(zip(res.speaker_ids[doc.doc_id], res.speakers[doc.doc_id], strict=True)):
-            for k, v in (("doc_id", doc.doc_id), ("turn_index", i), ("speaker_kind", spk.kind),
-                         ("speaker_name", spk.name), ("speaker_role", spk.role), ("person_id", pid)):
+        for i, (pid, spk) in enumerate(
+            zip(res.speaker_ids[doc.doc_id], res.speakers[doc.doc_id], strict=True)
+        ):
+            for k, v in (
+                ("doc_id", doc.doc_id),
+                ("turn_index", i),
+                ("speaker_kind", spk.kind),
+                ("speaker_name", spk.name),
+                ("speaker_role", spk.role),
+                ("person_id", pid),
+            ):
                 turn_rows[k].append(v)
             if spk.kind == "person":
                 _mention(mention_rows, doc.doc_id, pid, doc.speakers[i], "speaker", i)
         for i, (tag, pid) in enumerate(zip(doc.tags, res.tag_ids[doc.doc_id], strict=True)):
             _mention(mention_rows, doc.doc_id, pid, tag, "tag", i)
 
-    con.register("turn_people", pa.table(turn_rows or {k: [] for k in ("doc_id", "turn_index", "speaker_kind", "speaker_name", "speaker_role", "person_id")}))
+    con.register(
+        "turn_people",
+        pa.table(
+            turn_rows
+            or {
+                k: []
+                for k in ("doc_id", "turn_index", "speaker_kind", "speaker_name", "speaker_role", "person_id")
+            }
+        ),
+    )
     con.execute(
         """
         UPDATE utterances u SET speaker_kind = t.speaker_kind, speaker_name = t.speaker_name,
@@ -223,7 +240,9 @@ def known_persons_from(db_path: Path | None) -> list[KnownPerson]:
         return []
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        rows = con.execute("SELECT person_id, name, sort_name, aliases FROM persons ORDER BY person_id").fetchall()
+        rows = con.execute(
+            "SELECT person_id, name, sort_name, aliases FROM persons ORDER BY person_id"
+        ).fetchall()
     finally:
         con.close()
     return [KnownPerson(pid, name, sort, tuple(aliases or ())) for pid, name, sort, aliases in rows]

@@ -36,8 +36,10 @@ def cmd_versions(args: argparse.Namespace) -> int:
         m = read_manifest(args.curated_dir, vid) or {}
         counts = m.get("row_counts", {})
         mark = "*" if vid == latest else " "
-        print(f"{mark} {vid}  parent={m.get('parent')}  documents={counts.get('documents')}  "
-              f"quality={(m.get('quality') or {}).get('verdict')}")
+        print(
+            f"{mark} {vid}  parent={m.get('parent')}  documents={counts.get('documents')}  "
+            f"quality={(m.get('quality') or {}).get('verdict')}"
+        )
     return 0
 
 
@@ -91,7 +93,9 @@ def cmd_dictionary(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="kremlin", description="Inspect the curated Kremlin transcripts dataset.")
+    ap = argparse.ArgumentParser(
+        prog="kremlin", description="Inspect the curated Kremlin transcripts dataset."
+    )
     sub = ap.add_subparsers(dest="command", required=True)
 
     def with_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -104,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", help="version id (default: latest)")
     p.set_defaults(fn=cmd_rejects)
     p = with_dir(sub.add_parser("diff", help="documents added, removed and changed between two versions"))
-    p.add_argument("versions", nargs="*", metavar="VERSION", help="OLD NEW (default: latest's parent and latest)")
+    p.add_argument(
+        "versions", nargs="*", metavar="VERSION", help="OLD NEW (default: latest's parent and latest)"
+    )
     p.set_defaults(fn=cmd_diff)
     p = with_dir(sub.add_parser("search", help="full-text search over paragraphs and speech turns"))
     p.add_argument("query")

@@ -46,14 +46,20 @@ def decode_page(data: bytes) -> Decoded | Reject:
         return Reject(reason="empty", stage="decode", message="file is empty or white space only")
     if data.startswith(_BINARY_MAGIC):
         return Reject(reason="not_text", stage="decode", message="binary file (known file signature)")
-    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, enc in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):
             try:
                 return _checked(data.decode(enc), enc)
             except UnicodeDecodeError as exc:
                 return Reject(reason="not_text", stage="decode", message=f"invalid {enc}: {exc}")
     if b"\x00" in data:
-        return Reject(reason="not_text", stage="decode", message="NUL bytes in file (binary or UTF-16 without BOM)")
+        return Reject(
+            reason="not_text", stage="decode", message="NUL bytes in file (binary or UTF-16 without BOM)"
+        )
     try:
         return _checked(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
@@ -73,5 +79,7 @@ def _checked(text: str, encoding: str) -> Decoded | Reject:
         return Reject(reason="empty", stage="decode", message="file is white space only")
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f\v")
     if "\x00" in text or controls > max(8, len(text) // 100):
-        return Reject(reason="not_text", stage="decode", message=f"{controls} control characters: binary data")
+        return Reject(
+            reason="not_text", stage="decode", message=f"{controls} control characters: binary data"
+        )
     return Decoded(text=text, encoding=encoding)

@@ -89,7 +89,9 @@ class RunPlan:
 
     def shard_jobs(self) -> list[ShardJob]:
         items = self.to_parse
-        return [ShardJob(tuple(items[i : i + self.batch_size])) for i in range(0, len(items), self.batch_size)]
+        return [
+            ShardJob(tuple(items[i : i + self.batch_size])) for i in range(0, len(items), self.batch_size)
+        ]
 
 
 def cached_shas(cache_dir: Path) -> set[str]:
@@ -172,7 +174,9 @@ def _lineage(db: Path, plan: RunPlan) -> dict[str, Any]:
     parsed_now = {sha for sha, _ in plan.to_parse}
     con = duckdb.connect(str(db), read_only=True)
     try:
-        by_status = dict(con.execute("SELECT status, count(*) FROM source_files GROUP BY 1 ORDER BY 1").fetchall())
+        by_status = dict(
+            con.execute("SELECT status, count(*) FROM source_files GROUP BY 1 ORDER BY 1").fetchall()
+        )
         by_reason = dict(
             con.execute(
                 "SELECT reject_reason, count(*) FROM source_files WHERE status = 'rejected' GROUP BY 1 ORDER BY 1"
@@ -273,10 +277,17 @@ def unchanged_summary(plan: RunPlan, seconds: float) -> dict[str, Any]:
 
 def _stats_summary(outcome: BuildOutcome) -> dict[str, Any]:
     s = outcome.stats
-    return {"published": s.published, "duplicates": s.duplicates, "rejected": s.rejected, "row_counts": s.row_counts}
+    return {
+        "published": s.published,
+        "duplicates": s.duplicates,
+        "rejected": s.rejected,
+        "row_counts": s.row_counts,
+    }
 
 
-def blocked_summary(plan: RunPlan, outcome: BuildOutcome, gate, build_dir: Path, seconds: float) -> dict[str, Any]:
+def blocked_summary(
+    plan: RunPlan, outcome: BuildOutcome, gate, build_dir: Path, seconds: float
+) -> dict[str, Any]:
     return {
         **_base_summary(plan, seconds),
         **_stats_summary(outcome),

@@ -59,7 +59,12 @@ STAGING_SCHEMAS = {
 _DOC_CHECK = TypeAdapter(DocumentRow)
 _PARA_CHECK = TypeAdapter(list[ParagraphRow])
 _UTT_CHECK = TypeAdapter(list[UtteranceRow])
-_PEOPLE_PLACEHOLDER = {"speaker_kind": "anonymous", "speaker_name": None, "speaker_role": None, "person_id": None}
+_PEOPLE_PLACEHOLDER = {
+    "speaker_kind": "anonymous",
+    "speaker_name": None,
+    "speaker_role": None,
+    "person_id": None,
+}
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,12 @@ def parse_file(sha: str, path: str) -> tuple[dict, dict | None, list[dict], list
     try:
         page = parse_page(decoded.text)
     except Exception as exc:  # a parser bug must cost one file, not the run
-        return {**outcome, **_reject("invalid_record", "parse", f"parser error {type(exc).__name__}: {exc}")}, None, [], []
+        return (
+            {**outcome, **_reject("invalid_record", "parse", f"parser error {type(exc).__name__}: {exc}")},
+            None,
+            [],
+            [],
+        )
     if isinstance(page, Reject):
         return {**outcome, **_reject(page.reason, page.stage, page.message)}, None, [], []
     document, paragraphs, utterances = page_rows(page)
@@ -112,7 +122,12 @@ def parse_file(sha: str, path: str) -> tuple[dict, dict | None, list[dict], list
         # People are resolved across pages later; check the rest of the row now.
         _UTT_CHECK.validate_python([{**u, **_PEOPLE_PLACEHOLDER} for u in utterances])
     except ValidationError as exc:
-        return {**outcome, **_reject("invalid_record", "validate", _validation_message(path, exc))}, None, [], []
+        return (
+            {**outcome, **_reject("invalid_record", "validate", _validation_message(path, exc))},
+            None,
+            [],
+            [],
+        )
     outcome.update(doc_id=document["doc_id"], kremlin_id=document["kremlin_id"])
     outcome.update(reject_reason=None, reject_stage=None, reject_message=None)
     return outcome, document, paragraphs, utterances

@@ -15,20 +15,38 @@ from tests.pagekit import dialogue_page, make_page
 from tests.runkit import parse_and_build
 
 GOOD_A = dialogue_page("Meeting with Governor Ivan Petrov", "March 3, 2015", "15:40", "March 3, 2015, 15:40")
-GOOD_B = make_page(title="Telephone conversation with President of Finland", date="May 5, 2016", time="18:00",
-                   publication="May 5, 2016, 18:10", place=None,
-                   body=["The two presidents discussed bilateral trade and the situation in the Baltic region."])
+GOOD_B = make_page(
+    title="Telephone conversation with President of Finland",
+    date="May 5, 2016",
+    time="18:00",
+    publication="May 5, 2016, 18:10",
+    place=None,
+    body=["The two presidents discussed bilateral trade and the situation in the Baltic region."],
+)
 
 
 def _png() -> bytes:
     raw = b"\x00\xff\x00\x00"
-    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-            + b"\0\0\0\0" + struct.pack(">I", len(zlib.compress(raw))) + b"IDAT" + zlib.compress(raw))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", 13)
+        + b"IHDR"
+        + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+        + b"\0\0\0\0"
+        + struct.pack(">I", len(zlib.compress(raw)))
+        + b"IDAT"
+        + zlib.compress(raw)
+    )
 
 
 def _page(title: str, extra_body: str = "") -> str:
-    return make_page(title=title, date="June 1, 2017", time="10:00", publication="June 1, 2017, 10:05",
-                     body=[f"The meeting on {title.lower()} took place in the Kremlin.{extra_body}"])
+    return make_page(
+        title=title,
+        date="June 1, 2017",
+        time="10:00",
+        publication="June 1, 2017, 10:05",
+        body=[f"The meeting on {title.lower()} took place in the Kremlin.{extra_body}"],
+    )
 
 
 # name -> (bytes, expected status, expected reason or None)
@@ -36,21 +54,41 @@ CASES: dict[str, tuple[bytes, str, str | None]] = {
     "empty.txt": (b"", "rejected", "empty"),
     "blank.txt": (b"  \n\t\n   \r\n", "rejected", "empty"),
     "photo.png": (_png(), "rejected", "not_text"),
-    "nul_inside.txt": (GOOD_B.encode()[:200] + b"\x00\x00\x00" + GOOD_B.encode()[200:], "rejected", "not_text"),
+    "nul_inside.txt": (
+        GOOD_B.encode()[:200] + b"\x00\x00\x00" + GOOD_B.encode()[200:],
+        "rejected",
+        "not_text",
+    ),
     "utf16.txt": (_page("Utf sixteen export").encode("utf-16"), "published", None),
-    "cp1251.txt": (_page("Legacy code page", " Russia’s “position” – firm.").encode("cp1251"), "published", None),
+    "cp1251.txt": (
+        _page("Legacy code page", " Russia’s “position” – firm.").encode("cp1251"),
+        "published",
+        None,
+    ),
     "latin1.txt": (_page("Latin one export", " Café société.").encode("latin-1"), "published", None),
-    "saved.html": (b"<!DOCTYPE html><html><head><title>Kremlin</title></head><body><p>Events</p></body></html>",
-                   "rejected", "not_a_page"),
-    "other_site.txt": (b"Breaking news\nThe weather today is sunny with light winds.\nSubscribe to our newsletter\n",
-                       "rejected", "not_a_page"),
+    "saved.html": (
+        b"<!DOCTYPE html><html><head><title>Kremlin</title></head><body><p>Events</p></body></html>",
+        "rejected",
+        "not_a_page",
+    ),
+    "other_site.txt": (
+        b"Breaking news\nThe weather today is sunny with light winds.\nSubscribe to our newsletter\n",
+        "rejected",
+        "not_a_page",
+    ),
     "cut_off.txt": (GOOD_B.encode()[: GOOD_B.index("The two presidents") + 40], "rejected", "truncated"),
-    "february30.txt": (make_page(date="February 30, 2001", publication="March 1, 2001, 10:00").encode(),
-                       "rejected", "invalid_date"),
+    "february30.txt": (
+        make_page(date="February 30, 2001", publication="March 1, 2001, 10:00").encode(),
+        "rejected",
+        "invalid_date",
+    ),
     "huge.txt": (b"Events\nA very long page\n" + b"x" * (20 * 1024 * 1024), "rejected", "too_large"),
     "a copy of A.txt": (GOOD_A.encode(), "duplicate", None),
-    "crlf_bom_trailing.txt": (b"\xef\xbb\xbf" + "\r\n".join(ln + "  " for ln in GOOD_B.split("\n")).encode(),
-                              "duplicate", None),
+    "crlf_bom_trailing.txt": (
+        b"\xef\xbb\xbf" + "\r\n".join(ln + "  " for ln in GOOD_B.split("\n")).encode(),
+        "duplicate",
+        None,
+    ),
     "Встреча с губернатором.txt": (_page("Non ascii file name").encode(), "published", None),
 }
 
@@ -67,12 +105,19 @@ def built(tmp_path_factory: pytest.TempPathFactory):
         (sub / name).write_bytes(data)
     out = parse_and_build(raw, tmp_path_factory.mktemp("work"))
     con = duckdb.connect(str(out.db), read_only=True)
-    rows = {r[0]: r[1:] for r in con.execute(
-        "SELECT source_file, status, reject_reason, reject_stage, reject_message, duplicate_of, doc_id FROM source_files"
-    ).fetchall()}
+    rows = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "SELECT source_file, status, reject_reason, reject_stage, reject_message, duplicate_of, doc_id FROM source_files"
+        ).fetchall()
+    }
     docs = con.execute("SELECT count(*) FROM documents").fetchone()[0]
-    texts = {r[0]: r[1] for r in con.execute(
-        "SELECT d.title, p.text FROM documents d JOIN paragraphs p USING (doc_id)").fetchall()}
+    texts = {
+        r[0]: r[1]
+        for r in con.execute(
+            "SELECT d.title, p.text FROM documents d JOIN paragraphs p USING (doc_id)"
+        ).fetchall()
+    }
     con.close()
     return raw, rows, docs, texts
 

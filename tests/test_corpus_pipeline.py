@@ -21,8 +21,24 @@ pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
 THRESHOLDS = {
     # issue 2: fields exact on every page
-    **{m: 1.0 for m in ("title", "summary", "category", "event_date", "event_time", "is_announcement", "sections",
-                        "geography", "topics", "person_tags", "published_at", "event_start", "coverage")},
+    **{
+        m: 1.0
+        for m in (
+            "title",
+            "summary",
+            "category",
+            "event_date",
+            "event_time",
+            "is_announcement",
+            "sections",
+            "geography",
+            "topics",
+            "person_tags",
+            "published_at",
+            "event_start",
+            "coverage",
+        )
+    },
     "place": 0.999,
     "paragraphs_exact": 0.985,
     "turns_exact": 0.98,
@@ -52,7 +68,9 @@ def corpus_build(corpus, tmp_path_factory):
 @pytest.fixture(scope="module")
 def scores(corpus, corpus_build, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("score") / "score.json"
-    _scorer(corpus).main(["--labels", str(corpus / "labels.jsonl"), "--db", str(corpus_build.db), "--json", str(out)])
+    _scorer(corpus).main(
+        ["--labels", str(corpus / "labels.jsonl"), "--db", str(corpus_build.db), "--json", str(out)]
+    )
     return json.loads(out.read_text())["metrics"]
 
 
@@ -68,13 +86,16 @@ def test_every_corpus_file_is_accounted_for(corpus, corpus_build):
 @pytest.mark.parametrize("metric", sorted(THRESHOLDS))
 def test_corpus_metric_meets_its_threshold(scores, metric):
     m = scores[metric]
-    assert m["value"] >= THRESHOLDS[metric], f"{metric} = {m['value']:.4f} ({m['num']}/{m['den']}); e.g. {m['examples'][:3]}"
+    assert m["value"] >= THRESHOLDS[metric], (
+        f"{metric} = {m['value']:.4f} ({m['num']}/{m['den']}); e.g. {m['examples'][:3]}"
+    )
 
 
 def test_named_speakers_all_have_a_person_and_putin_has_one_id(corpus_build):
     con = duckdb.connect(str(corpus_build.db), read_only=True)
     missing = con.execute(
-        "SELECT count(*) FROM utterances WHERE speaker_kind = 'person' AND person_id IS NULL").fetchone()[0]
+        "SELECT count(*) FROM utterances WHERE speaker_kind = 'person' AND person_id IS NULL"
+    ).fetchone()[0]
     putin = con.execute(
         """SELECT DISTINCT person_id FROM (
              SELECT person_id FROM utterances WHERE speaker_name IN ('Vladimir Putin')
@@ -92,7 +113,9 @@ def test_page_style_files_rewritten_in_screen_style_keep_their_doc_id(corpus):
         text = path.read_text(encoding="utf-8")
         if "Direct link:" not in text:
             continue
-        screen = "\n".join(ln for ln in text.split("\n") if not ln.startswith("Direct link:")).replace(NBSP, " ")
+        screen = "\n".join(ln for ln in text.split("\n") if not ln.startswith("Direct link:")).replace(
+            NBSP, " "
+        )
         a, b = parse_page(text), parse_page(screen)
         assert not isinstance(a, Reject) and not isinstance(b, Reject), path.name
         assert doc_id(a) == doc_id(b), path.name

@@ -27,12 +27,20 @@ def test_event_start_and_published_at_use_the_moscow_offset_of_that_day(date, of
     assert not isinstance(page, Reject), page
     doc, _, _ = page_rows(page)
     day = page.header.event_date
-    assert doc["event_start"] == dt.datetime(day.year, day.month, day.day, 12 - offset_hours, 0, tzinfo=dt.UTC), why
-    assert doc["published_at"] == dt.datetime(day.year, day.month, day.day, 12 - offset_hours, 30, tzinfo=dt.UTC)
+    assert doc["event_start"] == dt.datetime(
+        day.year, day.month, day.day, 12 - offset_hours, 0, tzinfo=dt.UTC
+    ), why
+    assert doc["published_at"] == dt.datetime(
+        day.year, day.month, day.day, 12 - offset_hours, 30, tzinfo=dt.UTC
+    )
 
 
 def test_announcement_has_no_start_but_a_range():
-    page = parse_page(make_page(date="Announcement, June 13 − 14, 2019", time=None, place=None, publication="June 10, 2019, 18:00"))
+    page = parse_page(
+        make_page(
+            date="Announcement, June 13 − 14, 2019", time=None, place=None, publication="June 10, 2019, 18:00"
+        )
+    )
     assert not isinstance(page, Reject), page
     doc, _, _ = page_rows(page)
     assert (doc["event_date"], doc["event_end_date"]) == (dt.date(2019, 6, 13), dt.date(2019, 6, 14))

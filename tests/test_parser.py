@@ -21,6 +21,7 @@ from tests.pagekit import INTRO, NBSP, make_page
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / ".." / "shared" / "corpus"
 
+
 def parsed(text: str) -> ParsedPage:
     page = parse_page(text)
     assert isinstance(page, ParsedPage), page

@@ -19,9 +19,14 @@ from tests.pagekit import dialogue_page, make_page
 
 pytestmark = pytest.mark.slow
 
-PAGE_B = make_page(title="Telephone conversation with President of Finland", date="May 5, 2016", time="18:00",
-                   publication="May 5, 2016, 18:10", place=None,
-                   body=["The two presidents discussed bilateral trade and the situation in the Baltic region."])
+PAGE_B = make_page(
+    title="Telephone conversation with President of Finland",
+    date="May 5, 2016",
+    time="18:00",
+    publication="May 5, 2016, 18:10",
+    place=None,
+    body=["The two presidents discussed bilateral trade and the situation in the Baltic region."],
+)
 
 
 def _run(raw: Path, curated: Path, **kw) -> dict:
@@ -41,7 +46,8 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     raw = tmp_path_factory.mktemp("raw")
     shutil.copy(SAMPLE_RAW / "000_2db0a70f9af90d4e.txt", raw)
     (raw / "A.txt").write_text(
-        dialogue_page("Meeting with Governor Ivan Petrov", "March 3, 2015", "15:40", "March 3, 2015, 15:40"))
+        dialogue_page("Meeting with Governor Ivan Petrov", "March 3, 2015", "15:40", "March 3, 2015, 15:40")
+    )
     (raw / "B.txt").write_text(PAGE_B)
     (raw / "empty.txt").write_bytes(b"")
     return raw
@@ -58,19 +64,40 @@ def curated(tmp_path_factory, landing, prefect_harness) -> Path:
 def test_first_run_publishes_a_complete_version(curated, landing):
     latest = curated / "latest"
     assert latest.is_symlink() and latest.resolve().parent.name == "versions"
-    for name in ("kremlin.duckdb", "manifest.json", "README.md", "quality/report.html", "quality/validation.json",
-                 "parquet/persons.parquet", "parquet/source_files.parquet"):
+    for name in (
+        "kremlin.duckdb",
+        "manifest.json",
+        "README.md",
+        "quality/report.html",
+        "quality/validation.json",
+        "parquet/persons.parquet",
+        "parquet/source_files.parquet",
+    ):
         assert (latest / name).exists(), name
     assert any((latest / "parquet" / "paragraphs").glob("year=*/*.parquet"))
     m = json.loads((latest / "manifest.json").read_text())
-    for key in ("version_id", "created_at", "parent", "code_version", "input_fingerprint", "schema_version",
-                "row_counts", "quality", "lineage", "dataset_fingerprint"):
+    for key in (
+        "version_id",
+        "created_at",
+        "parent",
+        "code_version",
+        "input_fingerprint",
+        "schema_version",
+        "row_counts",
+        "quality",
+        "lineage",
+        "dataset_fingerprint",
+    ):
         assert key in m, key
     assert m["parent"] is None and m["row_counts"]["documents"] == 3
     assert m["lineage"]["by_status"] == {"published": 3, "rejected": 1}
     files = _count(curated, "SELECT source_file, status, reject_reason FROM source_files ORDER BY 1")
-    assert files == [("000_2db0a70f9af90d4e.txt", "published", None), ("A.txt", "published", None),
-                     ("B.txt", "published", None), ("empty.txt", "rejected", "empty")]
+    assert files == [
+        ("000_2db0a70f9af90d4e.txt", "published", None),
+        ("A.txt", "published", None),
+        ("B.txt", "published", None),
+        ("empty.txt", "rejected", "empty"),
+    ]
     readme = (latest / "README.md").read_text()
     assert "CC BY 4.0" in readme and "en.kremlin.ru" in readme
 
@@ -86,12 +113,16 @@ def test_one_changed_page_gives_exactly_one_new_version(curated, landing):
     old = latest_version(curated)
     (landing / "B.txt").write_text(PAGE_B.replace("bilateral trade", "bilateral trade and energy"))
     summary = _run(landing, curated)
-    assert summary["status"] == "published" and summary["files_parsed"] == 1, "only the changed file is parsed"
+    assert summary["status"] == "published" and summary["files_parsed"] == 1, (
+        "only the changed file is parsed"
+    )
     new = latest_version(curated)
     assert list_versions(curated)[-2:] == [old, new]
     assert read_manifest(curated)["parent"] == old
     changes = diff_versions(curated, old, new)
-    assert [(c.title, c.change) for c in changes] == [("Telephone conversation with President of Finland", "changed")]
+    assert [(c.title, c.change) for c in changes] == [
+        ("Telephone conversation with President of Finland", "changed")
+    ]
     assert "paragraphs" in changes[0].fields
 
 
@@ -112,15 +143,22 @@ def _corrupt_after_build(monkeypatch, sql: str) -> None:
     ("sql", "check"),
     [
         ("INSERT INTO documents SELECT * FROM documents LIMIT 1", "documents.doc_id.unique"),
-        ("UPDATE documents SET event_date = current_date + INTERVAL 3 YEAR WHERE doc_id = (SELECT min(doc_id) FROM documents)",
-         "documents.event_date.range"),
-        ("INSERT INTO utterances SELECT 'k0000000000000000', turn_index, speaker_label, speaker_kind, speaker_name, "
-         "speaker_role, person_id, text, n_paragraphs, year FROM utterances LIMIT 1", "utterances.doc_id.in_documents"),
+        (
+            "UPDATE documents SET event_date = current_date + INTERVAL 3 YEAR WHERE doc_id = (SELECT min(doc_id) FROM documents)",
+            "documents.event_date.range",
+        ),
+        (
+            "INSERT INTO utterances SELECT 'k0000000000000000', turn_index, speaker_label, speaker_kind, speaker_name, "
+            "speaker_role, person_id, text, n_paragraphs, year FROM utterances LIMIT 1",
+            "utterances.doc_id.in_documents",
+        ),
     ],
 )
 def test_critical_failure_blocks_publication_and_latest_stays(curated, landing, monkeypatch, sql, check):
     before = latest_version(curated)
-    (landing / "C.txt").write_text(make_page(title=f"Working meeting {len(sql)}", publication="March 4, 2015, 11:00"))
+    (landing / "C.txt").write_text(
+        make_page(title=f"Working meeting {len(sql)}", publication="March 4, 2015, 11:00")
+    )
     _corrupt_after_build(monkeypatch, sql)
     with pytest.raises(runs.QualityGateFailed) as err:
         _run(landing, curated)
@@ -131,7 +169,9 @@ def test_critical_failure_blocks_publication_and_latest_stays(curated, landing, 
 
 
 def test_warning_publishes_with_the_warning_recorded(curated, landing, monkeypatch):
-    (landing / "D.txt").write_text(make_page(title="Working meeting on warnings", publication="March 5, 2015, 11:00"))
+    (landing / "D.txt").write_text(
+        make_page(title="Working meeting on warnings", publication="March 5, 2015, 11:00")
+    )
     _corrupt_after_build(monkeypatch, "UPDATE utterances SET person_id = NULL WHERE speaker_kind = 'person'")
     summary = _run(landing, curated)
     assert summary["status"] == "published"
@@ -140,7 +180,9 @@ def test_warning_publishes_with_the_warning_recorded(curated, landing, monkeypat
 
 
 def test_retention_keeps_the_newest_versions(curated, landing):
-    (landing / "E.txt").write_text(make_page(title="Working meeting on retention", publication="March 6, 2015, 11:00"))
+    (landing / "E.txt").write_text(
+        make_page(title="Working meeting on retention", publication="March 6, 2015, 11:00")
+    )
     _run(landing, curated, keep=2)
     versions = list_versions(curated)
     assert len(versions) == 2 and versions[-1] == latest_version(curated)

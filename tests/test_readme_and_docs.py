@@ -24,7 +24,8 @@ def db(tmp_path_factory):
     for f in SAMPLE_RAW.iterdir():
         shutil.copy(f, raw)
     (raw / "A.txt").write_text(
-        dialogue_page("Meeting with Governor Ivan Petrov", "March 3, 2015", "15:40", "March 3, 2015, 15:40"))
+        dialogue_page("Meeting with Governor Ivan Petrov", "March 3, 2015", "15:40", "March 3, 2015, 15:40")
+    )
     built = parse_and_build(raw, tmp_path_factory.mktemp("work"))
     enrich_database(built.db)
     return built.db
@@ -62,11 +63,13 @@ def test_full_text_search_ranks_the_page_with_the_phrase_first(db):
 
 def test_data_dictionary_is_generated_from_the_contract():
     assert (ROOT / "docs" / "data-dictionary.md").read_text(encoding="utf-8") == render(), (
-        "docs/data-dictionary.md is stale: run `make docs`")
+        "docs/data-dictionary.md is stale: run `make docs`"
+    )
 
 
 @pytest.mark.parametrize("module", ["flows.pipeline", "kremlin.cli"])
 def test_command_line_help(module):
-    out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, cwd=ROOT,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert out.returncode == 0 and "usage:" in out.stdout
