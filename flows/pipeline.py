@@ -10,6 +10,7 @@ Run ``python -m flows.pipeline --help`` (or ``make pipeline``).
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import contextlib
 import os
 import sys
@@ -64,16 +65,26 @@ def parse_batch(job: ShardJob, cache_dir: str) -> ShardSummary:
     return write_shard(job, Path(cache_dir))
 
 
+def _isolated(enabled: bool, fn, *args):
+    """Run a heavy stage in a fresh child process, so its memory (DuckDB buffers, pandas
+    frames, the Great Expectations import) goes back to the OS when it ends instead of
+    piling up in the long-lived flow process."""
+    if not enabled:
+        return fn(*args)
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
 @task(name="normalise", cache_policy=NO_CACHE)
-def normalise(plan: runs.RunPlan, build_dir: str) -> runs.BuildOutcome:
-    outcome = runs.build(plan, Path(build_dir))
+def normalise(plan: runs.RunPlan, build_dir: str, isolate: bool = True) -> runs.BuildOutcome:
+    outcome = _isolated(isolate, runs.build, plan, Path(build_dir))
     get_run_logger().info("normalise: %s", outcome.stats)
     return outcome
 
 
 @task(name="check", cache_policy=NO_CACHE)
-def check(plan: runs.RunPlan, build_dir: str):
-    gate = runs.check(plan, Path(build_dir))
+def check(plan: runs.RunPlan, build_dir: str, isolate: bool = True):
+    gate = _isolated(isolate, runs.check, plan, Path(build_dir))
     logger = get_run_logger()
     logger.info("check: %s", gate.summary_text())
     create_markdown_artifact(
@@ -83,8 +94,10 @@ def check(plan: runs.RunPlan, build_dir: str):
 
 
 @task(name="publish", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def publish(plan: runs.RunPlan, build_dir: str, outcome: runs.BuildOutcome, gate, timings: dict) -> dict:
-    manifest = runs.publish(plan, Path(build_dir), outcome, gate, timings)
+def publish(
+    plan: runs.RunPlan, build_dir: str, outcome: runs.BuildOutcome, gate, timings: dict, isolate: bool = True
+) -> dict:
+    manifest = _isolated(isolate, runs.publish, plan, Path(build_dir), outcome, gate, timings)
     get_run_logger().info("publish: version %s", manifest["version_id"])
     return manifest
 
@@ -112,6 +125,7 @@ def pipeline(
     lock_timeout: float = 3600.0,
     progress: bool = False,
     runner: str = "local",
+    isolate_stages: bool = True,
 ) -> dict:
     """Publish a new version of the dataset from RAW_DIR into CURATED_DIR (or nothing if unchanged)."""
     global _PROCESS_POOL
@@ -138,13 +152,15 @@ def pipeline(
                 _PROCESS_POOL.shutdown()
                 _PROCESS_POOL = None
         with runs.staging(plan) as build_dir:
-            outcome = timer.run("normalise", normalise, plan, str(build_dir))
-            gate = timer.run("check", check, plan, str(build_dir))
+            outcome = timer.run("normalise", normalise, plan, str(build_dir), isolate_stages)
+            gate = timer.run("check", check, plan, str(build_dir), isolate_stages)
             if not gate.passed:
                 summary = runs.blocked_summary(plan, outcome, gate, build_dir, time.perf_counter() - started)
                 _report(summary)
                 raise runs.QualityGateFailed(gate.summary_text())
-            manifest = timer.run("publish", publish, plan, str(build_dir), outcome, gate, timer.seconds)
+            manifest = timer.run(
+                "publish", publish, plan, str(build_dir), outcome, gate, timer.seconds, isolate_stages
+            )
         summary = runs.published_summary(plan, outcome, gate, manifest, timer.seconds, time.perf_counter() - started)
     _report(summary)
     return summary

@@ -31,6 +31,7 @@ from typing import Any
 
 import duckdb
 
+from kremlin import duck
 from kremlin.contract import columns
 from schemas.tables import SCHEMA_VERSION, TABLES
 
@@ -319,7 +320,7 @@ def enrich_database(db_path: Path) -> None:
     Idempotent: views and indexes are replaced, comments overwritten. The file is
     checkpointed on close so it can then be opened read-only by any duckdb 1.5 client.
     """
-    con = duckdb.connect(str(db_path), config=_OFFLINE)
+    con = duck.connect(db_path)
     try:
         contract_docs = _contract_column_docs()
         for table, model in TABLES.items():
@@ -430,7 +431,7 @@ def export_parquet(db_path: Path, out_dir: Path) -> dict[str, str]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, str] = {}
     opts = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000"
-    con = duckdb.connect(str(db_path), read_only=True, config=_OFFLINE)
+    con = duck.connect(db_path, read_only=True)
     try:
         # Timestamps are stored as UTC instants either way; pin the zone so nothing
         # session-dependent can leak into the files.

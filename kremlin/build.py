@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from kremlin import duck
 from kremlin.contract import columns, ddl
 from kremlin.inventory import InputFile
 from kremlin.persons import DocPeople, KnownPerson, resolve_people
@@ -63,7 +64,7 @@ def build_database(
     threads: int | None = None,
 ) -> BuildStats:
     db_path.unlink(missing_ok=True)
-    con = duckdb.connect(str(db_path))
+    con = duck.connect(db_path)
     try:
         if threads:
             con.execute(f"SET threads = {int(threads)}")

@@ -37,8 +37,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
+from kremlin import duck
 from kremlin.contract import columns
 from schemas.tables import TABLES
 
@@ -99,7 +98,7 @@ def table_fingerprints(db_path: Path) -> dict[str, str]:
     Streaming keeps memory flat however large the table is.
     """
     out: dict[str, str] = {}
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = duck.connect(db_path, read_only=True)
     try:
         # TIMESTAMPTZ renders in the session zone; pin it so two runners agree.
         con.execute("SET TimeZone = 'UTC'")

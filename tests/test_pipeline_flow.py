@@ -161,7 +161,8 @@ def test_critical_failure_blocks_publication_and_latest_stays(curated, landing, 
     )
     _corrupt_after_build(monkeypatch, sql)
     with pytest.raises(runs.QualityGateFailed) as err:
-        _run(landing, curated)
+        # The corruption is patched into this process: run the stages here, not in children.
+        _run(landing, curated, isolate_stages=False)
     assert latest_version(curated) == before
     assert _count(curated, "SELECT count(*) FROM documents")[0][0] >= 3, "latest still opens and serves"
     names = [c.split(":")[0].strip() for c in str(err.value).splitlines()]
@@ -173,7 +174,7 @@ def test_warning_publishes_with_the_warning_recorded(curated, landing, monkeypat
         make_page(title="Working meeting on warnings", publication="March 5, 2015, 11:00")
     )
     _corrupt_after_build(monkeypatch, "UPDATE utterances SET person_id = NULL WHERE speaker_kind = 'person'")
-    summary = _run(landing, curated)
+    summary = _run(landing, curated, isolate_stages=False)
     assert summary["status"] == "published"
     warned = read_manifest(curated)["quality"]["failed_warning"]
     assert any("person_id" in w for w in warned), warned

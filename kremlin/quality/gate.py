@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from kremlin import duck
 from kremlin.quality.suites import Check, FrameSuite, GateConfig, build_suites, to_gx_suite
 
 #: failed column checks with at most this many unexpected rows are re-run to name the rows
@@ -278,7 +279,7 @@ def run_quality_gate(
     row_counts: dict[str, int] = {}
     gx_results: dict[str, Any] = {}
     timings: dict[str, float] = {}
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = duck.connect(db_path, read_only=True)
     try:
         for suite in suites:
             t0 = time.perf_counter()
