@@ -134,7 +134,9 @@ def prefect_api(args: argparse.Namespace) -> Iterator[str]:
     if port is None:
         port = DEFAULT_PORT if _port_free(args.host, DEFAULT_PORT) else free_port(args.host)
     home = os.environ.get("PREFECT_HOME", "~/.prefect")
-    print(f"starting a Prefect server on http://{args.host}:{port} (SQLite under {home}) ...", file=sys.stderr)
+    print(
+        f"starting a Prefect server on http://{args.host}:{port} (SQLite under {home}) ...", file=sys.stderr
+    )
     with local_prefect_server(args.host, port, ui=not args.no_ui) as url:
         os.environ["PREFECT_API_URL"] = url  # inherited by the flow-run subprocesses
         with temporary_settings(updates={PREFECT_API_URL: url}):
@@ -150,10 +152,14 @@ def build_deployment(
     cron: str = DEFAULT_CRON,
     timezone: str = "UTC",
     keep: int = 10,
-    runner: str = "local",
     paused: bool = False,
 ):
-    """The ``RunnerDeployment`` of the pipeline flow: daily cron, absolute paths as parameters."""
+    """The ``RunnerDeployment`` of the pipeline flow: daily cron, absolute paths as parameters.
+
+    Runs use the flow's own task runner (threads waiting on a process pool of all cores):
+    a deployment loads ``flows.pipeline:pipeline`` afresh, so ``with_options`` (how
+    ``--runner dask`` picks Dask on the command line) would not carry over.
+    """
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
@@ -167,7 +173,6 @@ def build_deployment(
             "raw_dir": str(Path(raw_dir).resolve()),
             "curated_dir": str(Path(curated_dir).resolve()),
             "keep": keep,
-            "runner": runner,
         },
         description=f"Publish a new dataset version from {raw_dir} into {curated_dir} ({cron}, {timezone}).",
         tags=["kremlin"],
@@ -190,18 +195,26 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--raw-dir", default="raw", help="landing folder of raw page texts (default: raw)")
     ap.add_argument("--curated-dir", default="curated", help="output folder (default: curated)")
     ap.add_argument("--name", default=DEPLOYMENT_NAME, help=f"deployment name (default: {DEPLOYMENT_NAME})")
-    ap.add_argument("--cron", default=DEFAULT_CRON, help=f"cron schedule (default: '{DEFAULT_CRON}', daily 03:00)")
+    ap.add_argument(
+        "--cron", default=DEFAULT_CRON, help=f"cron schedule (default: '{DEFAULT_CRON}', daily 03:00)"
+    )
     ap.add_argument("--timezone", default="UTC", help="IANA time zone of the schedule (default: UTC)")
     ap.add_argument("--keep", type=int, default=10, help="published versions to keep (default: 10)")
-    ap.add_argument("--runner", choices=("local", "dask"), default="local",
-                    help="task runner parameter of the runs (default: local)")
     ap.add_argument("--paused", action="store_true", help="register the schedule paused (manual runs only)")
     ap.add_argument("--limit", type=int, default=1, help="runs this process executes at once (default: 1)")
-    ap.add_argument("--poll-seconds", type=float, default=None,
-                    help="how often to look for due runs (default: PREFECT_RUNNER_POLL_FREQUENCY, 10 s)")
+    ap.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=None,
+        help="how often to look for due runs (default: PREFECT_RUNNER_POLL_FREQUENCY, 10 s)",
+    )
     ap.add_argument("--host", default="127.0.0.1", help="host of the local server, if one is started")
-    ap.add_argument("--port", type=int, default=None,
-                    help=f"port of the local server, if one is started (default: {DEFAULT_PORT}, or a free one)")
+    ap.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"port of the local server, if one is started (default: {DEFAULT_PORT}, or a free one)",
+    )
     ap.add_argument("--no-ui", action="store_true", help="start the local server without its UI")
     return ap
 
@@ -232,7 +245,6 @@ def main(argv: list[str] | None = None) -> int:
                 cron=args.cron,
                 timezone=args.timezone,
                 keep=args.keep,
-                runner=args.runner,
                 paused=args.paused,
             )
             kwargs = {"query_seconds": args.poll_seconds} if args.poll_seconds else {}

@@ -23,7 +23,7 @@ import duckdb
 import httpx
 import pytest
 
-from flows.serve import DEFAULT_CRON, free_port, local_prefect_server, stop_process
+from flows.serve import DEFAULT_CRON, free_port, local_prefect_server
 from kremlin.versions import DB_FILENAME, MANIFEST_FILENAME, latest_version, list_versions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +53,7 @@ def _env(prefect_home: Path, api_url: str | None) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PREFECT_API_URL", None)
     env.update(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false", PYTHONUNBUFFERED="1")
+    env["PREFECT_LOGGING_LEVEL"] = "INFO"  # the assertions read the run's log (conftest sets WARNING)
     if api_url:
         env["PREFECT_API_URL"] = api_url
     return env
@@ -150,7 +151,9 @@ def test_served_deployment_runs_through_the_api(tmp_path, prefect_server, prefec
                     break
                 assert serve.poll() is None, (tmp_path / "serve.log").read_text()
                 time.sleep(1)
-            assert state and state["type"] == "COMPLETED", f"{state}\n{(tmp_path / 'serve.log').read_text()[-4000:]}"
+            assert state and state["type"] == "COMPLETED", (
+                f"{state}\n{(tmp_path / 'serve.log').read_text()[-4000:]}"
+            )
     finally:
         if serve.poll() is None:
             os.killpg(serve.pid, signal.SIGTERM)
@@ -175,11 +178,14 @@ def test_dask_runner_matches_local_runner(tmp_path, prefect_server, prefect_home
                      "--batch-size", "10")  # fmt: skip
     rc, out = _finish(dask)
     assert rc == 0, out[-4000:]
-    assert out.count("Starting temporary server") == 1, out[-4000:]
+    assert out.count("Starting temporary server") == 1, out[:3000]
     local = _pipeline(raw, tmp_path / "local", _env(prefect_home, prefect_server))
     rc, out_local = _finish(local)
     assert rc == 0, out_local[-4000:]
-    m_dask, m_local = _assert_latest_consistent(tmp_path / "dask"), _assert_latest_consistent(tmp_path / "local")
+    m_dask, m_local = (
+        _assert_latest_consistent(tmp_path / "dask"),
+        _assert_latest_consistent(tmp_path / "local"),
+    )
     assert m_dask["row_counts"] == m_local["row_counts"]
     assert m_dask["dataset_fingerprint"] == m_local["dataset_fingerprint"]
     assert m_dask["lineage"]["files"] == len(list(raw.iterdir()))
