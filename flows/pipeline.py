@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import signal
 import contextlib
 import os
 import sys
@@ -161,7 +162,9 @@ def pipeline(
             manifest = timer.run(
                 "publish", publish, plan, str(build_dir), outcome, gate, timer.seconds, isolate_stages
             )
-        summary = runs.published_summary(plan, outcome, gate, manifest, timer.seconds, time.perf_counter() - started)
+        summary = runs.published_summary(
+            plan, outcome, gate, manifest, timer.seconds, time.perf_counter() - started
+        )
     _report(summary)
     return summary
 
@@ -170,7 +173,9 @@ def _report(summary: dict) -> None:
     text = runs.format_summary(summary)
     print(text)
     try:
-        create_markdown_artifact(key="run-summary", markdown=runs.summary_markdown(summary), description="Run summary")
+        create_markdown_artifact(
+            key="run-summary", markdown=runs.summary_markdown(summary), description="Run summary"
+        )
     except Exception as exc:  # an artifact is a nicety; never fail a finished run over it
         get_run_logger().warning("could not create the summary artifact: %s", exc)
 
@@ -190,22 +195,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--raw-dir", default="raw", help="landing folder of raw page texts (default: raw)")
     ap.add_argument("--curated-dir", default="curated", help="output folder (default: curated)")
-    ap.add_argument("--runner", choices=("local", "dask"), default="local",
-                    help="local: worker processes on this machine; dask: a Dask cluster via prefect-dask")
-    ap.add_argument("--dask-address", default=None,
-                    help="scheduler address (tcp://host:8786) for --runner dask; default: a local cluster")
-    ap.add_argument("--workers", type=int, default=0, help="parse processes / local Dask workers (default: all cores)")
+    ap.add_argument(
+        "--runner",
+        choices=("local", "dask"),
+        default="local",
+        help="local: worker processes on this machine; dask: a Dask cluster via prefect-dask",
+    )
+    ap.add_argument(
+        "--dask-address",
+        default=None,
+        help="scheduler address (tcp://host:8786) for --runner dask; default: a local cluster",
+    )
+    ap.add_argument(
+        "--workers", type=int, default=0, help="parse processes / local Dask workers (default: all cores)"
+    )
     ap.add_argument("--keep", type=int, default=10, help="published versions to keep (default: 10)")
-    ap.add_argument("--batch-size", type=int, default=runs.DEFAULT_BATCH_SIZE,
-                    help=f"files per parse task (default: {runs.DEFAULT_BATCH_SIZE})")
-    ap.add_argument("--lock-timeout", type=float, default=3600.0,
-                    help="seconds to wait for another run on CURATED_DIR to finish (default: 3600; 0 = fail at once)")
+    ap.add_argument(
+        "--batch-size",
+        type=int,
+        default=runs.DEFAULT_BATCH_SIZE,
+        help=f"files per parse task (default: {runs.DEFAULT_BATCH_SIZE})",
+    )
+    ap.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=3600.0,
+        help="seconds to wait for another run on CURATED_DIR to finish (default: 3600; 0 = fail at once)",
+    )
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     return ap
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    # A plain SIGTERM would skip Prefect's shutdown and orphan its temporary server;
+    # SystemExit unwinds normally (the lock is released, the staging build is left
+    # for retention, latest is untouched).
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if args.keep < 1 or args.batch_size < 1:
         print("error: --keep and --batch-size must be at least 1", file=sys.stderr)
         return 2
@@ -219,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         # One Prefect API for this process and every worker (not one temporary server each).
         api = shared_prefect_api(remote_workers=bool(args.dask_address))
     else:
-        flow_fn = pipeline.with_options(task_runner=ThreadPoolTaskRunner(max_workers=max(2, args.workers or os.cpu_count() or 2)))
+        flow_fn = pipeline.with_options(
+            task_runner=ThreadPoolTaskRunner(max_workers=max(2, args.workers or os.cpu_count() or 2))
+        )
     try:
         with api:
             flow_fn(
@@ -243,4 +275,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
