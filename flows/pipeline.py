@@ -10,10 +10,10 @@ Run ``python -m flows.pipeline --help`` (or ``make pipeline``).
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import signal
 import contextlib
+import multiprocessing
 import os
+import signal
 import sys
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
