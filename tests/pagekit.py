@@ -57,3 +57,14 @@ def dialogue_page(title: str, date: str, time: str, publication: str, **kw) -> s
         tags=(("Persons", ("Petrov Ivan",)),),
         **kw,
     )
+
+
+# A short page with no place line and no speech: a telephone conversation summary.
+PHONE_CALL_PAGE = make_page(
+    title="Telephone conversation with President of Finland",
+    date="May 5, 2016",
+    time="18:00",
+    publication="May 5, 2016, 18:10",
+    place=None,
+    body=["The two presidents discussed bilateral trade and the situation in the Baltic region."],
+)

@@ -11,18 +11,11 @@ import duckdb
 import pytest
 
 from tests.conftest import SAMPLE_RAW
-from tests.pagekit import dialogue_page, make_page
+from tests.pagekit import PHONE_CALL_PAGE, dialogue_page, make_page
 from tests.runkit import parse_and_build
 
 GOOD_A = dialogue_page("Meeting with Governor Ivan Petrov", "March 3, 2015", "15:40", "March 3, 2015, 15:40")
-GOOD_B = make_page(
-    title="Telephone conversation with President of Finland",
-    date="May 5, 2016",
-    time="18:00",
-    publication="May 5, 2016, 18:10",
-    place=None,
-    body=["The two presidents discussed bilateral trade and the situation in the Baltic region."],
-)
+GOOD_B = PHONE_CALL_PAGE
 
 
 def _png() -> bytes:

@@ -15,18 +15,11 @@ from kremlin import runs
 from kremlin.diff import diff_versions
 from kremlin.versions import latest_version, list_versions, read_manifest
 from tests.conftest import SAMPLE_RAW
-from tests.pagekit import dialogue_page, make_page
+from tests.pagekit import PHONE_CALL_PAGE, dialogue_page, make_page
 
 pytestmark = pytest.mark.slow
 
-PAGE_B = make_page(
-    title="Telephone conversation with President of Finland",
-    date="May 5, 2016",
-    time="18:00",
-    publication="May 5, 2016, 18:10",
-    place=None,
-    body=["The two presidents discussed bilateral trade and the situation in the Baltic region."],
-)
+PAGE_B = PHONE_CALL_PAGE
 
 
 def _run(raw: Path, curated: Path, **kw) -> dict:
