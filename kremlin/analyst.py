@@ -46,7 +46,6 @@ _SEARCH_SOURCES = {
 
 # Never let duckdb reach for the network for an extension: the build must be offline
 # and reproducible, and a silently auto-installed extension could differ from the pin.
-_OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
 # --------------------------------------------------------------------------- helpers

@@ -11,7 +11,6 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.progress_bar import ProgressBar  # noqa: F401  (rich renders it)
 
 
 class _RateColumn(TextColumn):

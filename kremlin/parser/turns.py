@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from kremlin.parser.words import CLAUSE_OPENERS
+
 ANONYMOUS = {
     "question",
     "questions",
@@ -201,50 +203,7 @@ def is_speaker_label(label: str, page_speakers: set[str] | frozenset[str] = froz
     return not _verb_in_label(core)
 
 
-_NOT_LABEL_START = frozenset(
-    [
-        "In",
-        "And",
-        "As",
-        "About",
-        "Text",
-        "But",
-        "If",
-        "When",
-        "So",
-        "Also",
-        "For",
-        "On",
-        "At",
-        "With",
-        "Regarding",
-        "To",
-        "Then",
-        "Now",
-        "Here",
-        "This",
-        "That",
-        "These",
-        "Those",
-        "It",
-        "We",
-        "I",
-        "You",
-        "He",
-        "She",
-        "They",
-        "My",
-        "Our",
-        "Your",
-        "His",
-        "Her",
-        "Their",
-        "After",
-        "Before",
-        "During",
-        "Following",
-    ]
-)
+_NOT_LABEL_START = CLAUSE_OPENERS | frozenset(["About", "Following", "Regarding", "Text", "To", "Your"])
 
 
 def _name_tail(words: list[str]) -> list[str]:
