@@ -9,13 +9,16 @@ CURATED_DIR ?= curated
 RUNNER ?= local
 DASK_ADDRESS ?=
 KEEP ?= 10
+SITE ?= https://en.kremlin.ru
+FETCH_PAGES ?=
+FETCH_DELAY ?= 1
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 
 BENCH_TIMES ?= 10
 BENCH_RAW ?= ../shared/corpus/raw
 
-.PHONY: install pipeline test lint rejects diff bench serve clean docs
+.PHONY: install pipeline test lint rejects diff bench serve clean docs fetch
 
 install: $(STAMP)
 
@@ -40,7 +43,13 @@ rejects: $(STAMP)
 	$(BIN)/kremlin rejects --curated-dir "$(CURATED_DIR)"
 
 serve: $(STAMP)
-	$(BIN)/python -m flows.serve --raw-dir "$(RAW_DIR)" --curated-dir "$(CURATED_DIR)"
+	$(BIN)/python -m flows.serve --raw-dir "$(RAW_DIR)" --curated-dir "$(CURATED_DIR)" \
+		--site "$(SITE)" --fetch-delay $(FETCH_DELAY) $(if $(FETCH_PAGES),--fetch-pages $(FETCH_PAGES))
+
+# fetch (and the runs `make serve` schedules) use the network: robots.txt, then >= FETCH_DELAY s between requests.
+fetch: $(STAMP)
+	$(BIN)/python -m flows.fetch --raw-dir "$(RAW_DIR)" --site "$(SITE)" --delay $(FETCH_DELAY) \
+		$(if $(FETCH_PAGES),--pages $(FETCH_PAGES))
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py --raw-dir "$(BENCH_RAW)" --times $(BENCH_TIMES) --out docs/benchmarks.md

@@ -1,9 +1,11 @@
-"""Serve the pipeline as a Prefect deployment with a daily schedule (``make serve``).
+"""Serve the daily run as a Prefect deployment with a daily schedule (``make serve``).
 
-``python -m flows.serve`` registers the deployment ``kremlin-pipeline/daily`` (cron
-``0 3 * * *``, UTC by default) with parameters RAW_DIR and CURATED_DIR (made absolute),
-and runs a Prefect runner in this process that executes its runs, scheduled or
-triggered by hand (UI, ``prefect deployment run kremlin-pipeline/daily``, or
+``python -m flows.serve`` registers the deployment ``kremlin-daily/daily`` (cron
+``0 3 * * *``, UTC by default) of the flow ``kremlin-daily`` (:mod:`flows.daily`):
+fetch new pages from the site into RAW_DIR, then publish from RAW_DIR into CURATED_DIR.
+Its parameters are RAW_DIR and CURATED_DIR (made absolute), the site and the fetch
+delay. A Prefect runner in this process executes its runs, scheduled or
+triggered by hand (UI, ``prefect deployment run kremlin-daily/daily``, or
 ``prefect.deployments.run_deployment``). Runs of the deployment execute in a
 subprocess of this one, one at a time (``--limit``); two runs on one CURATED_DIR are
 serialised by its lock anyway.
@@ -153,19 +155,25 @@ def build_deployment(
     timezone: str = "UTC",
     keep: int = 10,
     paused: bool = False,
+    site: str | None = None,
+    fetch_pages: int | None = None,
+    fetch_delay: float | None = None,
 ):
-    """The ``RunnerDeployment`` of the pipeline flow: daily cron, absolute paths as parameters.
+    """The ``RunnerDeployment`` of the daily flow: daily cron, absolute paths as parameters.
 
-    Runs use the flow's own task runner (threads waiting on a process pool of all cores):
-    a deployment loads ``flows.pipeline:pipeline`` afresh, so ``with_options`` (how
+    Runs use the pipeline flow's own task runner (threads waiting on a process pool of
+    all cores): a deployment loads ``flows.daily:daily`` afresh, so ``with_options`` (how
     ``--runner dask`` picks Dask on the command line) would not carry over.
     """
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
-    from flows.pipeline import pipeline
+    from flows.daily import daily
+    from kremlin.fetch.http import MIN_DELAY
+    from kremlin.fetch.site import DEFAULT_SITE
 
-    return pipeline.to_deployment(
+    site = site or DEFAULT_SITE
+    return daily.to_deployment(
         name=name,
         schedule=Cron(cron, timezone=timezone),
         paused=paused,
@@ -173,8 +181,14 @@ def build_deployment(
             "raw_dir": str(Path(raw_dir).resolve()),
             "curated_dir": str(Path(curated_dir).resolve()),
             "keep": keep,
+            "site": site,
+            "fetch_pages": fetch_pages,
+            "fetch_delay": MIN_DELAY if fetch_delay is None else fetch_delay,
         },
-        description=f"Publish a new dataset version from {raw_dir} into {curated_dir} ({cron}, {timezone}).",
+        description=(
+            f"Fetch new pages from {site} into {raw_dir}, then publish a new dataset version "
+            f"into {curated_dir} ({cron}, {timezone})."
+        ),
         tags=["kremlin"],
         # Import the flow as a module in the run's subprocess, whatever its working directory.
         entrypoint_type=EntrypointType.MODULE_PATH,
@@ -185,9 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m flows.serve",
         description=(
-            "Register the pipeline as the Prefect deployment kremlin-pipeline/NAME with a cron schedule "
-            "and serve it: this process runs the deployment's runs (scheduled, or started with "
-            "`prefect deployment run kremlin-pipeline/NAME` or from the UI) until interrupted. "
+            "Register the daily run (fetch new pages from the site into RAW_DIR, then publish) as the "
+            "Prefect deployment kremlin-daily/NAME with a cron schedule and serve it: this process runs "
+            "the deployment's runs (scheduled, or started with `prefect deployment run "
+            "kremlin-daily/NAME` or from the UI) until interrupted. "
             "Uses the Prefect server of PREFECT_API_URL, or starts one on HOST:PORT (SQLite under "
             "PREFECT_HOME) and stops it on exit."
         ),
@@ -200,6 +215,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--timezone", default="UTC", help="IANA time zone of the schedule (default: UTC)")
     ap.add_argument("--keep", type=int, default=10, help="published versions to keep (default: 10)")
+    ap.add_argument(
+        "--site", default=None, help="site the daily fetch reads (default: https://en.kremlin.ru)"
+    )
+    ap.add_argument(
+        "--fetch-pages",
+        type=int,
+        default=None,
+        help="list pages the daily fetch reads at most (default: until it reaches ids already fetched)",
+    )
+    ap.add_argument(
+        "--fetch-delay", type=float, default=None, help="seconds between the fetch's requests (default: 1)"
+    )
     ap.add_argument("--paused", action="store_true", help="register the schedule paused (manual runs only)")
     ap.add_argument("--limit", type=int, default=1, help="runs this process executes at once (default: 1)")
     ap.add_argument(
@@ -231,6 +258,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep < 1 or args.limit < 1:
         print("error: --keep and --limit must be at least 1", file=sys.stderr)
         return 2
+    from kremlin.fetch.http import MIN_DELAY
+    from kremlin.fetch.options import make_options
+    from kremlin.fetch.site import DEFAULT_SITE
+
+    try:  # a bad fetch setting fails now, not at the first scheduled run
+        make_options(
+            args.raw_dir,
+            args.site or DEFAULT_SITE,
+            pages=args.fetch_pages,
+            delay=MIN_DELAY if args.fetch_delay is None else args.fetch_delay,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     # SIGTERM (systemd, docker stop, a test) must unwind like Ctrl-C so the server we
     # started is stopped too.
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
@@ -246,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
                 timezone=args.timezone,
                 keep=args.keep,
                 paused=args.paused,
+                site=args.site,
+                fetch_pages=args.fetch_pages,
+                fetch_delay=args.fetch_delay,
             )
             kwargs = {"query_seconds": args.poll_seconds} if args.poll_seconds else {}
             serve(deployment, limit=args.limit, **kwargs)

@@ -5,6 +5,7 @@
     kremlin diff       --curated-dir curated [OLD NEW]
     kremlin search     --curated-dir curated "phrase" [--limit 10]
     kremlin dictionary [--out docs/data-dictionary.md]
+    kremlin fetch      --raw-dir raw [--site URL] [--pages N] [--delay S] [--ids ID ... | --since DATE]
 
 The pipeline itself runs with `make pipeline` / `python -m flows.pipeline`.
 """
@@ -92,6 +93,24 @@ def cmd_dictionary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    import json
+
+    from kremlin.fetch.crawl import run_fetch
+    from kremlin.fetch.options import options_from_args
+
+    try:
+        options = options_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    summary = run_fetch(options)
+    print(json.dumps(summary.as_dict(), indent=2) if args.json else summary.format())
+    # Pages that are missing or failed are recorded and the run still succeeds; only a
+    # robots.txt that could not be read (so nothing was fetched) is an error.
+    return 1 if summary.robots.startswith("unreachable") else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="kremlin", description="Inspect the curated Kremlin transcripts dataset."
@@ -120,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dictionary", help="print or write the data dictionary generated from the contract")
     p.add_argument("--out", help="file to write (default: stdout)")
     p.set_defaults(fn=cmd_dictionary)
+    from kremlin.fetch.options import add_fetch_arguments
+
+    p = sub.add_parser(
+        "fetch",
+        help="fetch new event pages from en.kremlin.ru into RAW_DIR (polite: robots.txt, >= 1 s apart)",
+    )
+    add_fetch_arguments(p)
+    p.set_defaults(fn=cmd_fetch)
     return ap
 
 

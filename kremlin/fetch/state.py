@@ -92,7 +92,8 @@ class FetchState:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._con = sqlite3.connect(path, isolation_level=None)
+        # One crawler uses it, one step at a time, possibly from an orchestrator's worker thread.
+        self._con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         # WAL: each commit is one append; a killed process loses no committed step (the
         # OS has the log), and only a power cut could cost the last few.
         self._con.execute("PRAGMA journal_mode=WAL")
