@@ -28,7 +28,7 @@ class Hit:
     at: float
     """time.monotonic() when the request arrived."""
     done: float
-    """time.monotonic() when the answer was sent."""
+    """time.monotonic() just before the answer was sent (the client has it only later)."""
     path: str
     status: int
     user_agent: str
@@ -137,6 +137,7 @@ class ReplaySite:
                     status, body = 304, b""
                 else:
                     status = 200
+        answering = time.monotonic()
         try:
             req.send_response(status)
             ctype = (
@@ -156,7 +157,7 @@ class ReplaySite:
             pass
         with self._lock:
             self.hits.append(
-                Hit(at, time.monotonic(), path, status, req.headers.get("User-Agent", ""), conditional)
+                Hit(at, answering, path, status, req.headers.get("User-Agent", ""), conditional)
             )
 
 
