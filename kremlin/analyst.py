@@ -26,6 +26,7 @@ again, so keeping a second copy of every paragraph would only double the file si
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -275,49 +276,268 @@ def _comment_relation(
         con.execute(f'COMMENT ON COLUMN {schema}.{name}."{col}" IS {_q(doc)}')
 
 
-def _create_search_indexes(con: duckdb.DuckDBPyConnection) -> None:
+# Options of the index: the same for the empty index the PRAGMA lays out and for the rows
+# this module tokenizes itself (the PRAGMA's tokenize macro is reused, stem() gets STEMMER).
+STEMMER = "porter"
+_FTS_OPTIONS = f"stemmer = '{STEMMER}', stopwords = 'english', strip_accents = 1, lower = 1"
+
+# What PRAGMA create_fts_index lays out (fts extension 1.5.5) and this module fills in;
+# checked on every build so that a changed layout fails loudly instead of scoring wrongly.
+_FTS_LAYOUT = {
+    "docs": [("docid", "BIGINT"), ("name", "VARCHAR"), ("len", "BIGINT")],
+    "terms": [("docid", "BIGINT"), ("fieldid", "BIGINT"), ("termid", "BIGINT")],
+    "dict": [("termid", "BIGINT"), ("term", "VARCHAR"), ("df", "BIGINT")],
+    "stats": [("num_docs", "BIGINT"), ("avgdl", "DOUBLE")],
+}
+
+
+@dataclass(frozen=True)
+class SearchDelta:
+    """Documents whose paragraphs/utterances rows changed since the parent's index.
+
+    A changed document is in both sets: its old rows leave the index, its new rows enter.
+    """
+
+    removed_doc_ids: frozenset[str] = frozenset()
+    added_doc_ids: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        # Accept any iterable of ids; a frozenset keeps the object hashable and immutable.
+        object.__setattr__(self, "removed_doc_ids", frozenset(self.removed_doc_ids))
+        object.__setattr__(self, "added_doc_ids", frozenset(self.added_doc_ids))
+
+
+def _search_id_sql(pos: str) -> str:
+    """search_id of a row: its key as text, so that it is the same however the index was built."""
+    return f"doc_id || ':' || {pos}"
+
+
+def _fts(helper: str) -> str:
+    return f"fts_main_{helper}"
+
+
+def _layout(con: duckdb.DuckDBPyConnection, helper: str) -> dict[str, list[tuple[str, str]]]:
+    rows = con.execute(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE schema_name = ? ORDER BY table_name, column_index",
+        [_fts(helper)],
+    ).fetchall()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for table, col, typ in rows:
+        out.setdefault(table, []).append((col, typ))
+    return out
+
+
+def _has_incremental_index(con: duckdb.DuckDBPyConnection, helper: str, pos: str) -> bool:
+    """The parent's index is one this module can update (same layout, text search_id)."""
+    layout = _layout(con, helper)
+    if any(layout.get(t) != cols for t, cols in _FTS_LAYOUT.items()):
+        return False
+    helper_cols = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index",
+        [helper],
+    ).fetchall()
+    return helper_cols == [("search_id", "VARCHAR"), ("doc_id", "VARCHAR"), (pos, "INTEGER")]
+
+
+def _empty_index(con: duckdb.DuckDBPyConnection, helper: str, pos: str) -> None:
+    """An empty helper table and the extension's own index schema over it.
+
+    The PRAGMA over zero rows costs nothing and lays out what BM25 reads: the stop-word
+    list, the tokenize and match_bm25 macros and the docs/terms/dict/stats tables. The
+    rows are then added by ``_add_rows`` exactly as the PRAGMA would have computed them.
+    """
+    con.execute(
+        f"CREATE OR REPLACE TABLE {helper} (search_id VARCHAR, doc_id VARCHAR, {pos} INTEGER, text VARCHAR)"
+    )
+    con.execute(f"PRAGMA create_fts_index({_q(helper)}, 'search_id', 'text', {_FTS_OPTIONS}, overwrite = 1)")
+    con.execute(f"ALTER TABLE {helper} DROP COLUMN text")
+    layout = _layout(con, helper)
+    for table, cols in _FTS_LAYOUT.items():
+        if layout.get(table) != cols:
+            raise RuntimeError(
+                f"the fts extension laid out {_fts(helper)}.{table} as {layout.get(table)}, "
+                f"not {cols}: the incremental index code must be updated for this version"
+            )
+
+
+def _doc_id_table(con: duckdb.DuckDBPyConnection, name: str, ids: frozenset[str]) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} (doc_id VARCHAR)")
+    if ids:
+        con.execute(f"INSERT INTO {name} SELECT unnest(?::VARCHAR[])", [sorted(ids)])
+
+
+def _remove_rows(con: duckdb.DuckDBPyConnection, helper: str) -> None:
+    """Take the rows of the documents in ``_search_removed`` out of the index.
+
+    The index's own term lists say which terms lose a document, so the old text is not
+    needed; df drops by the number of removed documents that held the term.
+    """
+    fts = _fts(helper)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _search_gone AS
+        SELECT d.docid FROM {fts}.docs AS d JOIN {helper} AS h ON d.name = h.search_id
+        WHERE h.doc_id IN (SELECT doc_id FROM _search_removed)
+        """
+    )
+    con.execute(
+        f"""
+        UPDATE {fts}.dict SET df = dict.df - gone.n
+        FROM (SELECT termid, count(DISTINCT docid) AS n FROM {fts}.terms
+              WHERE docid IN (SELECT docid FROM _search_gone) GROUP BY termid) AS gone
+        WHERE dict.termid = gone.termid
+        """
+    )
+    con.execute(f"DELETE FROM {fts}.terms WHERE docid IN (SELECT docid FROM _search_gone)")
+    con.execute(f"DELETE FROM {fts}.docs WHERE docid IN (SELECT docid FROM _search_gone)")
+    con.execute(f"DELETE FROM {helper} WHERE doc_id IN (SELECT doc_id FROM _search_removed)")
+
+
+def _add_rows(con: duckdb.DuckDBPyConnection, helper: str, table: str, pos: str, only: str | None) -> None:
+    """Tokenize and index the rows of ``table`` (of the documents in temp table ``only``, or all).
+
+    Same result as the PRAGMA's indexing script: tokens from the index's tokenize macro,
+    stop words and empty tokens dropped *before* stemming, one terms row per remaining
+    token, len = the row's term count, df = documents holding the term. Two differences
+    that BM25 never sees: every distinct word is stemmed once (not every occurrence, which
+    is most of the PRAGMA's time), and new docids/termids continue after the existing ones.
+    """
+    fts = _fts(helper)
+    where = f"WHERE doc_id IN (SELECT doc_id FROM {only})" if only else ""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _search_new AS
+        SELECT (SELECT coalesce(max(docid) + 1, 0) FROM {fts}.docs)
+                   + row_number() OVER (ORDER BY doc_id, {pos}) - 1 AS docid,
+               {_search_id_sql(pos)} AS search_id, doc_id, {pos}
+        FROM {table} {where}
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _search_tokens AS
+        SELECT docid, w FROM (
+            SELECT n.docid, unnest({fts}.tokenize(t.text)) AS w
+            FROM {table} AS t JOIN _search_new AS n USING (doc_id, {pos})
+        )
+        WHERE w IS NOT NULL AND len(w) > 0 AND w NOT IN (SELECT sw FROM {fts}.stopwords)
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _search_stems AS
+        SELECT w, stem(w, '{STEMMER}') AS term FROM (SELECT DISTINCT w FROM _search_tokens)
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO {fts}.dict
+        SELECT (SELECT coalesce(max(termid) + 1, 0) FROM {fts}.dict) + row_number() OVER (ORDER BY term) - 1,
+               term, 0
+        FROM (SELECT DISTINCT term FROM _search_stems
+              WHERE term NOT IN (SELECT term FROM {fts}.dict))
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _search_terms AS
+        SELECT t.docid, d.termid
+        FROM _search_tokens AS t JOIN _search_stems AS s USING (w) JOIN {fts}.dict AS d ON d.term = s.term
+        """
+    )
+    con.execute("DROP TABLE _search_tokens")
+    con.execute(
+        f"""
+        INSERT INTO {fts}.terms
+        SELECT docid, (SELECT fieldid FROM {fts}.fields WHERE field = 'text'), termid
+        FROM _search_terms
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO {fts}.docs
+        SELECT n.docid, n.search_id, coalesce(c.len, 0)
+        FROM _search_new AS n
+        LEFT JOIN (SELECT docid, count(*) AS len FROM _search_terms GROUP BY docid) AS c USING (docid)
+        """
+    )
+    con.execute(
+        f"""
+        UPDATE {fts}.dict SET df = dict.df + added.n
+        FROM (SELECT termid, count(DISTINCT docid) AS n FROM _search_terms GROUP BY termid) AS added
+        WHERE dict.termid = added.termid
+        """
+    )
+    con.execute(f"INSERT INTO {helper} SELECT search_id, doc_id, {pos} FROM _search_new ORDER BY docid")
+    con.execute("DROP TABLE _search_terms")
+    con.execute("DROP TABLE _search_new")
+    con.execute("DROP TABLE _search_stems")
+
+
+def _finish_index(con: duckdb.DuckDBPyConnection, helper: str) -> None:
+    """Drop terms no document holds any more and recompute the BM25 corpus statistics.
+
+    The statistics use the PRAGMA's own expressions over the whole docs table (integer
+    sums, so the same value however the rows got there).
+    """
+    fts = _fts(helper)
+    con.execute(f"DELETE FROM {fts}.dict WHERE df <= 0")
+    con.execute(f"DELETE FROM {fts}.stats")
+    con.execute(
+        f"INSERT INTO {fts}.stats SELECT COUNT(docs.docid), SUM(docs.len) / COUNT(docs.len) FROM {fts}.docs AS docs"
+    )
+
+
+def _comment_search(con: duckdb.DuckDBPyConnection, helper: str, table: str, pos: str) -> None:
+    con.execute(
+        f"COMMENT ON TABLE {helper} IS "
+        + _q(
+            f"Full-text search key for {table}: search_id is the single unique key that "
+            f"the fts index needs (the index is {_fts(helper)}); join back to "
+            f"{table} on (doc_id, {pos}). Query with {_fts(helper)}.match_bm25(search_id, "
+            "'words') after LOAD fts."
+        )
+    )
+    con.execute(
+        f"COMMENT ON COLUMN {helper}.search_id IS "
+        + _q(f"'<doc_id>:<{pos}>' of the indexed {table} row; the FTS document name.")
+    )
+    con.execute(f"COMMENT ON COLUMN {helper}.doc_id IS 'Document id.'")
+    con.execute(f"COMMENT ON COLUMN {helper}.{pos} IS " + _q(f"{table}.{pos} of the indexed row."))
+    for fts_table, doc in _FTS_TABLE_DOCS.items():
+        _comment_relation(con, "TABLE", fts_table, f"{doc} Index of {helper}.", {}, {}, _fts(helper))
+
+
+def _refresh_search_indexes(con: duckdb.DuckDBPyConnection, delta: SearchDelta | None) -> None:
+    """Build both indexes from scratch, or, given a delta and an index of this layout, update them."""
     load_fts(con)
     for helper, (table, pos) in _SEARCH_SOURCES.items():
-        con.execute(
-            f"""
-            CREATE OR REPLACE TABLE {helper} AS
-            SELECT row_number() OVER (ORDER BY doc_id, {pos}) AS search_id, doc_id, {pos}, text
-            FROM {table}
-            ORDER BY search_id
-            """
-        )
-        con.execute(
-            f"PRAGMA create_fts_index({_q(helper)}, 'search_id', 'text', "
-            "stemmer = 'porter', stopwords = 'english', strip_accents = 1, lower = 1, overwrite = 1)"
-        )
-        # The index keeps its own term lists, so the text copy is dead weight (see module doc).
-        con.execute(f"ALTER TABLE {helper} DROP COLUMN text")
-        con.execute(
-            f"COMMENT ON TABLE {helper} IS "
-            + _q(
-                f"Full-text search key for {table}: search_id is the single unique key that "
-                f"PRAGMA create_fts_index needs (the index is fts_main_{helper}); join back to "
-                f"{table} on (doc_id, {pos}). Query with fts_main_{helper}.match_bm25(search_id, "
-                "'words') after LOAD fts."
-            )
-        )
-        con.execute(
-            f"COMMENT ON COLUMN {helper}.search_id IS "
-            + _q(f"Dense 1-based key in ({table}.doc_id, {pos}) order; the FTS document name.")
-        )
-        con.execute(f"COMMENT ON COLUMN {helper}.doc_id IS 'Document id.'")
-        con.execute(f"COMMENT ON COLUMN {helper}.{pos} IS " + _q(f"{table}.{pos} of the indexed row."))
-        for fts_table, doc in _FTS_TABLE_DOCS.items():
-            _comment_relation(
-                con, "TABLE", fts_table, f"{doc} Index of {helper}.", {}, {}, f"fts_main_{helper}"
-            )
+        if delta is not None and _has_incremental_index(con, helper, pos):
+            _doc_id_table(con, "_search_removed", delta.removed_doc_ids)
+            _doc_id_table(con, "_search_added", delta.added_doc_ids)
+            _remove_rows(con, helper)
+            _add_rows(con, helper, table, pos, "_search_added")
+            con.execute("DROP TABLE _search_removed")
+            con.execute("DROP TABLE _search_added")
+        else:
+            _empty_index(con, helper, pos)
+            _add_rows(con, helper, table, pos, None)
+        _finish_index(con, helper)
+        _comment_search(con, helper, table, pos)
 
 
-def enrich_database(db_path: Path) -> None:
+def enrich_database(db_path: Path, delta: SearchDelta | None = None) -> None:
     """Document, add views and full-text search indexes to a complete build in place.
 
-    Idempotent: views and indexes are replaced, comments overwritten. The file is
-    checkpointed on close so it can then be opened read-only by any duckdb 1.5 client.
+    Without ``delta`` both search indexes are rebuilt from the paragraphs and utterances
+    tables. With ``delta`` the file is a copy of the parent version's enriched database
+    whose contract tables have since been brought up to date: only the rows of the
+    documents in the delta are taken out of / put into the indexes (if the parent's index
+    has another layout, it is rebuilt instead). Either way the BM25 scores equal those of
+    ``PRAGMA create_fts_index`` over the same rows. Idempotent; checkpointed on close so
+    the file can then be opened read-only by any duckdb 1.5 client.
     """
     con = duck.connect(db_path)
     try:
@@ -329,7 +549,7 @@ def enrich_database(db_path: Path) -> None:
         for view, (description, col_docs, select) in VIEWS.items():
             con.execute(f"CREATE OR REPLACE VIEW {view} AS {select}")
             _comment_relation(con, "VIEW", view, description, col_docs, contract_docs)
-        _create_search_indexes(con)
+        _refresh_search_indexes(con, delta)
         con.execute("CHECKPOINT")
     finally:
         con.close()

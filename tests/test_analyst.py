@@ -63,7 +63,9 @@ def _doc(doc_id: str, title: str, day: dt.date, **kw: object) -> dict:
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
     names = [c.name for c in columns(TABLES[table])]
     marks = ", ".join("?" for _ in names)
-    con.executemany(f"INSERT INTO {table} VALUES ({marks})", [[r[n] for n in names] for r in rows])
+    # Columns a fixture does not mention are NULL, so a new nullable contract column
+    # does not break every fixture.
+    con.executemany(f"INSERT INTO {table} VALUES ({marks})", [[r.get(n) for n in names] for r in rows])
 
 
 # Each document: (doc_id, title, date, turns as (speaker_label, person_id, [paragraph texts]) or

@@ -1,0 +1,351 @@
+"""Incremental full-text index (kremlin.analyst.enrich_database with a SearchDelta).
+
+A database is enriched, then its contract tables are moved to new content (documents
+removed, changed, added); the incrementally refreshed index must score every query
+exactly as ``PRAGMA create_fts_index`` over the final rows does, and as a cold build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kremlin import analyst
+from schemas.tables import TABLES
+from tests.test_analyst import build_db
+
+# Common words (several are English stop words of the index), rare words, accented forms
+# of plain words, digits, hyphens and apostrophes: what the tokenizer and stemmer must
+# treat the same way on both paths.
+_WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "energy",
+    "security",
+    "energies",
+    "secure",
+    "supply",
+    "supplies",
+    "supplied",
+    "gas",
+    "oil",
+    "President",
+    "Russia",
+    "Russia's",
+    "co-operation",
+    "cooperation",
+    "talks",
+    "meeting",
+    "meetings",
+    "government",
+    "Café",
+    "cafe",
+    "Zürich",
+    "zurich",
+    "naïve",
+    "naive",
+    "Ångström",
+    "São-Paulo",
+    "2024",
+    "1999",
+    "ice-breakers",
+    "icebreaker",
+    "nuclear",
+    "Arctic",
+    "shipping",
+    "chess",
+    "patience",
+    "would",
+    "could",
+    "which",
+    "hello",
+]
+_RARE = ("quixotic", "zeugma", "obsequious")
+_PUNCT = ("", "", "", ",", ".", "?", "!", ";", ":", " -", "(", ")", '"')
+_SPEAKERS = (
+    ("Vladimir Putin", "vladimir-putin"),
+    ("Alexei Likhachev", "alexei-likhachev"),
+    ("Question", None),
+)
+
+
+def _sentence(rng: random.Random, rare: str | None = None) -> str:
+    words = [rng.choice(_WORDS) + rng.choice(_PUNCT) for _ in range(rng.randint(1, 14))]
+    if rare:
+        words.insert(rng.randint(0, len(words)), rare)
+    return " ".join(words)
+
+
+def _document(doc_no: int, version: int = 0) -> tuple:
+    """A pseudo-random document; ``version`` > 0 gives the same doc_id new text."""
+    rng = random.Random(doc_no * 1000 + version)
+    blocks: list[tuple] = []
+    for b in range(rng.randint(1, 4)):
+        rare = _RARE[doc_no % len(_RARE)] if b == 0 and doc_no % 5 == 0 else None
+        texts = [_sentence(rng, rare if i == 0 else None) for i in range(rng.randint(1, 3))]
+        if rng.random() < 0.15:
+            texts.append("the of and to")  # a paragraph of stop words only: len 0 in the index
+        if rng.random() < 0.4:
+            blocks.append((None, None, texts))
+        else:
+            label, person = rng.choice(_SPEAKERS)
+            blocks.append((label, person, texts))
+    day = dt.date(2015 + doc_no % 6, 1 + doc_no % 12, 1 + doc_no % 28)
+    return (f"k{doc_no:016x}", f"Event number {doc_no}", day, blocks)
+
+
+QUERIES = [
+    "energy security",
+    "supplies",
+    "café",
+    "cafe zurich",
+    "Ångström naïve",
+    "the",  # a stop word only: no hits at all
+    "the energy of gas",
+    "co-operation",
+    "Russia's government",
+    "2024 ice-breakers",
+    "quixotic",  # rare: in a few documents, some of them removed or changed
+    "zeugma obsequious chess",
+    "hello",  # a stop word of the index's list
+]
+
+INITIAL = list(range(40))
+REMOVED = [3, 10, 17, 25]
+CHANGED = [0, 5, 12, 30, 39]  # 0 and 5 hold the rare word 'quixotic'/'zeugma'
+ADDED = [40, 41, 42, 45, 50]
+
+
+def _final_docs() -> list[tuple]:
+    kept = [n for n in INITIAL if n not in REMOVED]
+    docs = [_document(n, 1 if n in CHANGED else 0) for n in kept]
+    return docs + [_document(n) for n in ADDED]
+
+
+def _replace_contract_tables(db: Path, source: Path) -> None:
+    """Give ``db`` the contract tables of ``source`` (rows reinserted in another order)."""
+    con = duckdb.connect(str(db))
+    try:
+        con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")
+        for table in TABLES:
+            con.execute(f"DELETE FROM {table}")
+            con.execute(
+                f"INSERT INTO {table} SELECT * FROM src.{table} AS t ORDER BY md5(to_json(t)::VARCHAR)"
+            )
+        con.execute("DETACH src")
+    finally:
+        con.close()
+
+
+def _reference_scores(con: duckdb.DuckDBPyConnection) -> None:
+    """The extension's own index over the final rows, as the reference."""
+    analyst.load_fts(con)
+    for helper, (table, pos) in analyst._SEARCH_SOURCES.items():
+        con.execute(
+            f"CREATE TABLE ref_{helper} AS SELECT row_number() OVER (ORDER BY doc_id, {pos}) AS rid, "
+            f"doc_id, {pos}, text FROM {table}"
+        )
+        con.execute(
+            f"PRAGMA create_fts_index('ref_{helper}', 'rid', 'text', {analyst._FTS_OPTIONS}, overwrite = 1)"
+        )
+
+
+def _scores(con: duckdb.DuckDBPyConnection, helper: str, query: str, *, reference: bool = False) -> dict:
+    _, pos = analyst._SEARCH_SOURCES[helper]
+    table, key = (f"ref_{helper}", "rid") if reference else (helper, "search_id")
+    rows = con.execute(
+        f"SELECT doc_id, {pos}, fts_main_{table}.match_bm25({key}, ?) AS score FROM {table} "
+        "WHERE score IS NOT NULL",
+        [query],
+    ).fetchall()
+    return {(d, p): s for d, p, s in rows}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("search")
+    final = build_db(root / "final.duckdb", _final_docs())
+    # Incremental: the initial content enriched cold, then moved to the final content.
+    inc = build_db(root / "incremental.duckdb", [_document(n) for n in INITIAL])
+    analyst.enrich_database(inc)
+    _replace_contract_tables(inc, final)
+    gone = {f"k{n:016x}" for n in REMOVED + CHANGED}
+    new = {f"k{n:016x}" for n in CHANGED + ADDED}
+    analyst.enrich_database(inc, analyst.SearchDelta(removed_doc_ids=gone, added_doc_ids=new))
+    # A second step on top of the first: one more document removed, one changed back.
+    cold = build_db(root / "cold.duckdb", _final_docs())
+    analyst.enrich_database(cold)
+    con = duckdb.connect(str(final))
+    try:
+        _reference_scores(con)
+    finally:
+        con.close()
+    return {"final": final, "incremental": inc, "cold": cold}
+
+
+def _open(path: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path), read_only=True)
+    analyst.load_fts(con)
+    return con
+
+
+def test_fixture_exercises_the_delta(built: dict[str, Path]) -> None:
+    # The queries must see rows that the delta touched, or the comparison proves little.
+    con = _open(built["final"])
+    try:
+        assert _scores(con, "paragraphs_search", "quixotic", reference=True)
+        assert _scores(con, "paragraphs_search", "the", reference=True) == {}
+        added = {f"k{n:016x}" for n in CHANGED + ADDED}
+        hit_docs = {d for q in QUERIES for d, _ in _scores(con, "paragraphs_search", q, reference=True)}
+        assert hit_docs & added and hit_docs - added
+        # Accents are stripped and case folded on both sides of the match.
+        assert _scores(con, "paragraphs_search", "café", reference=True) == _scores(
+            con, "paragraphs_search", "CAFE", reference=True
+        )
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("build", ["incremental", "cold"])
+@pytest.mark.parametrize("helper", list(analyst._SEARCH_SOURCES))
+def test_bm25_scores_equal_the_extensions_own_index(built: dict[str, Path], build: str, helper: str) -> None:
+    ref = _open(built["final"])
+    con = _open(built[build])
+    try:
+        for query in QUERIES:
+            want = _scores(ref, helper, query, reference=True)
+            got = _scores(con, helper, query)
+            assert got.keys() == want.keys(), query
+            for key, score in want.items():
+                assert got[key] == pytest.approx(score, rel=0, abs=1e-9), (query, key)
+    finally:
+        ref.close()
+        con.close()
+
+
+def test_index_statistics_equal_the_extensions_own_index(built: dict[str, Path]) -> None:
+    ref = _open(built["final"])
+    con = _open(built["incremental"])
+    try:
+        for helper in analyst._SEARCH_SOURCES:
+            fts, ref_fts = f"fts_main_{helper}", f"fts_main_ref_{helper}"
+            assert (
+                con.execute(f"SELECT * FROM {fts}.stats").fetchall()
+                == ref.execute(f"SELECT * FROM {ref_fts}.stats").fetchall()
+            )
+            assert (
+                con.execute(f"SELECT term, df FROM {fts}.dict ORDER BY term").fetchall()
+                == ref.execute(f"SELECT term, df FROM {ref_fts}.dict ORDER BY term").fetchall()
+            )
+            # Row lengths and term occurrences per indexed row, keyed by the row's key.
+            _, pos = analyst._SEARCH_SOURCES[helper]
+            mine = con.execute(
+                f"SELECT h.doc_id, h.{pos}, d.len, list(dict.term ORDER BY dict.term) FROM {helper} AS h "
+                f"JOIN {fts}.docs AS d ON d.name = h.search_id "
+                f"LEFT JOIN {fts}.terms AS t ON t.docid = d.docid LEFT JOIN {fts}.dict AS dict USING (termid) "
+                "GROUP BY ALL ORDER BY ALL"
+            ).fetchall()
+            theirs = ref.execute(
+                f"SELECT h.doc_id, h.{pos}, d.len, list(dict.term ORDER BY dict.term) FROM ref_{helper} AS h "
+                f"JOIN {ref_fts}.docs AS d ON d.name = h.rid "
+                f"LEFT JOIN {ref_fts}.terms AS t ON t.docid = d.docid LEFT JOIN {ref_fts}.dict AS dict "
+                "USING (termid) GROUP BY ALL ORDER BY ALL"
+            ).fetchall()
+            assert mine == theirs
+    finally:
+        ref.close()
+        con.close()
+
+
+def test_search_returns_the_same_hits_incremental_and_cold(built: dict[str, Path]) -> None:
+    inc = _open(built["incremental"])
+    cold = _open(built["cold"])
+    try:
+        for query in QUERIES:
+            # A limit above the hit count, so that ties cut off differently cannot matter.
+            a = analyst.search(inc, query, limit=10_000)
+            b = analyst.search(cold, query, limit=10_000)
+            assert len(a) == len(b), query
+
+            def key(h: dict) -> tuple:
+                return (h["doc_id"], h["source"], h["paragraph_index"] or -1, h["turn_index"] or -1)
+
+            for x, y in zip(sorted(a, key=key), sorted(b, key=key), strict=True):
+                assert {k: v for k, v in x.items() if k != "score"} == {
+                    k: v for k, v in y.items() if k != "score"
+                }
+                assert x["score"] == pytest.approx(y["score"], rel=0, abs=1e-9)
+        assert analyst.search(inc, "quixotic", limit=10_000)
+        assert analyst.search(inc, "the") == []
+    finally:
+        inc.close()
+        cold.close()
+
+
+def test_search_id_is_the_same_incremental_and_cold(built: dict[str, Path]) -> None:
+    inc = _open(built["incremental"])
+    cold = _open(built["cold"])
+    try:
+        for helper in analyst._SEARCH_SOURCES:
+            q = f"SELECT * FROM {helper} ORDER BY ALL"
+            rows = inc.execute(q).fetchall()
+            assert rows == cold.execute(q).fetchall()
+            assert len({r[0] for r in rows}) == len(rows)  # a unique key
+    finally:
+        inc.close()
+        cold.close()
+
+
+def test_second_delta_on_an_incremental_index(built: dict[str, Path], tmp_path: Path) -> None:
+    """Deltas chain: remove one more document and give a changed one its first text back."""
+    db = tmp_path / "step2.duckdb"
+    db.write_bytes(built["incremental"].read_bytes())
+    docs = [d for d in _final_docs() if d[0] != f"k{1:016x}"]
+    docs = [_document(0) if d[0] == f"k{0:016x}" else d for d in docs]
+    target = build_db(tmp_path / "target.duckdb", docs)
+    _replace_contract_tables(db, target)
+    analyst.enrich_database(
+        db, analyst.SearchDelta(removed_doc_ids=[f"k{0:016x}", f"k{1:016x}"], added_doc_ids=[f"k{0:016x}"])
+    )
+    con = duckdb.connect(str(target))
+    try:
+        _reference_scores(con)
+    finally:
+        con.close()
+    ref, got = _open(target), _open(db)
+    try:
+        for helper in analyst._SEARCH_SOURCES:
+            for query in QUERIES:
+                want = _scores(ref, helper, query, reference=True)
+                have = _scores(got, helper, query)
+                assert have.keys() == want.keys(), query
+                assert all(have[k] == pytest.approx(v, rel=0, abs=1e-9) for k, v in want.items()), query
+    finally:
+        ref.close()
+        got.close()
+
+
+def test_delta_without_a_usable_index_rebuilds(tmp_path: Path) -> None:
+    """A parent enriched before this index layout (or not at all) is indexed from scratch."""
+    db = build_db(tmp_path / "kremlin.duckdb", _final_docs())
+    analyst.enrich_database(db, analyst.SearchDelta(removed_doc_ids=[], added_doc_ids=["k" + "0" * 16]))
+    con = _open(db)
+    try:
+        n = con.execute("SELECT count(*) FROM paragraphs").fetchone()
+        assert con.execute("SELECT num_docs FROM fts_main_paragraphs_search.stats").fetchone() == n
+        assert analyst.search(con, "quixotic")
+    finally:
+        con.close()
+
+
+def test_search_delta_normalises_its_ids() -> None:
+    d = analyst.SearchDelta(removed_doc_ids=["b", "a", "a"], added_doc_ids={"c"})
+    assert d.removed_doc_ids == frozenset({"a", "b"}) and d.added_doc_ids == frozenset({"c"})
+    assert hash(d) == hash(analyst.SearchDelta(removed_doc_ids={"a", "b"}, added_doc_ids=["c"]))
