@@ -349,3 +349,61 @@ def test_search_delta_normalises_its_ids() -> None:
     d = analyst.SearchDelta(removed_doc_ids=["b", "a", "a"], added_doc_ids={"c"})
     assert d.removed_doc_ids == frozenset({"a", "b"}) and d.added_doc_ids == frozenset({"c"})
     assert hash(d) == hash(analyst.SearchDelta(removed_doc_ids={"a", "b"}, added_doc_ids=["c"]))
+
+
+# --------------------------------------------------------------------------- dataset fingerprint
+
+
+def _streamed_fingerprints(db: Path) -> dict[str, str]:
+    """The fingerprint as it was computed before it moved into SQL: row hashes streamed
+    into Python in key order. The SQL aggregate must give the very same values, since
+    published manifests carry them (same FINGERPRINT_ALGORITHM)."""
+    import hashlib
+
+    from kremlin.contract import columns
+
+    out = {}
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        for table, model in TABLES.items():
+            cols = columns(model)
+            pk = [c.name for c in cols if c.pk] or [c.name for c in cols]
+            struct = ", ".join(f"'{c.name}': \"{c.name}\"" for c in cols)
+            h = hashlib.sha256(f"{table}({','.join(c.name for c in cols)})\n".encode())
+            rows = con.execute(
+                f"SELECT h FROM (SELECT *, sha256(to_json({{{struct}}})::VARCHAR) AS h FROM {table}) "
+                f"ORDER BY {', '.join(pk)}, h"
+            ).fetchall()
+            h.update("".join(r[0] for r in rows).encode())
+            out[table] = h.hexdigest()
+    finally:
+        con.close()
+    return out
+
+
+def test_sql_fingerprint_equals_the_streamed_one_and_ignores_insert_order(
+    built: dict[str, Path], tmp_path: Path
+) -> None:
+    from kremlin import versions
+
+    final = built["final"]
+    assert versions.table_fingerprints(final) == _streamed_fingerprints(final)
+    # The incremental file holds the same rows, inserted in another order after deletes.
+    assert versions.dataset_fingerprint(built["incremental"]) == versions.dataset_fingerprint(final)
+    # An empty table has a fingerprint too, and any changed value changes the table's.
+    changed = tmp_path / "changed.duckdb"
+    changed.write_bytes(final.read_bytes())
+    con = duckdb.connect(str(changed))
+    try:
+        con.execute("DELETE FROM persons")
+        con.execute(
+            "UPDATE paragraphs SET text = text || ' ' WHERE paragraph_index = 0 AND doc_id = ?",
+            [_document(1)[0]],
+        )
+    finally:
+        con.close()
+    a, b = versions.table_fingerprints(final), versions.table_fingerprints(changed)
+    assert b == _streamed_fingerprints(changed)
+    assert a["paragraphs"] != b["paragraphs"] and a["persons"] != b["persons"]
+    assert a["documents"] == b["documents"]
