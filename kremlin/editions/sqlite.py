@@ -222,7 +222,7 @@ def _copy_rows(
 ) -> int:
     marks = ", ".join("?" for _ in table.columns)
     insert = f"INSERT INTO {qi(table.name)} VALUES ({marks})"
-    reader = src.execute(duckdb_select(table, where), params or []).fetch_record_batch(BATCH_ROWS)
+    reader = src.execute(duckdb_select(table, where), params or []).to_arrow_reader(BATCH_ROWS)
     n = 0
     for batch in reader:
         # Column-wise to_pylist is far faster than row-wise conversion.
