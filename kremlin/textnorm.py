@@ -2,23 +2,55 @@
 
 Two extractors give the same page with different characters (NBSP kept or turned into
 spaces, zero-width noise): every comparison and every id goes through these functions
-so that either style yields the same record.
+so that either style yields the same record. A page is split and cleaned once
+(``clean_lines``); later stages read the cleaned forms and never clean again.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 NBSP = "\u00a0"
 # Invisible characters the site leaves in its text (word-joiners, BOM, soft hyphen).
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_SPACES = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS), None)
+_ANY_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
+# Python's str.split() and regex \s agree on what white space is (str.isspace).
+_SPACES = re.compile(r"\s+")
 
 
-# Invisible characters kept in body text: the site publishes them inside words
-# (`values \u200b\u200bthe`), and the oracle text of a paragraph keeps them.
-_BODY_INVISIBLE = dict.fromkeys(map(ord, "\ufeff"), None)
+@dataclass(frozen=True, slots=True)
+class CleanLine:
+    """One raw line, cleaned once.
+
+    ``text``: the published text (NFC, every white-space run one plain space, stripped, BOM
+    removed; zero-width characters and soft hyphens kept, as the site publishes them inside
+    words and the oracle text of a paragraph keeps them). ``meta``: the same without the
+    invisible characters, for header and footer fields, labels, names and ids.
+    """
+
+    text: str
+    meta: str
+    lead_space: bool  # the raw line began with (NB)SP: the text after a link continues
+    blank: bool  # nothing visible on the line
+
+
+def clean_lines(text: str) -> list[CleanLine]:
+    """Split a page text into lines and clean each once (see ``CleanLine``)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.isascii():
+        text = text.replace("\ufeff", "")
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
+    invisible = not text.isascii() and _ANY_INVISIBLE.search(text) is not None
+    out = []
+    for raw in text.split("\n"):
+        cleaned = " ".join(raw.split())
+        meta = " ".join(cleaned.translate(_INVISIBLE).split()) if invisible else cleaned
+        out.append(CleanLine(cleaned, meta, bool(meta) and raw[:1] in (" ", NBSP), not meta))
+    return out
 
 
 def clean_line(line: str, *, keep_invisible: bool = False) -> str:
@@ -27,18 +59,20 @@ def clean_line(line: str, *, keep_invisible: bool = False) -> str:
     Zero-width characters and soft hyphens are removed unless ``keep_invisible`` (body
     text, see docs/data-dictionary.md); typographic quotes and dashes are kept as published.
     """
-    line = unicodedata.normalize("NFC", line).translate(_BODY_INVISIBLE if keep_invisible else _INVISIBLE)
-    return _SPACES.sub(" ", line).strip()
+    line = unicodedata.normalize("NFC", line).replace("\ufeff", "")
+    if not keep_invisible:
+        line = line.translate(_INVISIBLE)
+    return " ".join(line.split())
 
 
 def strip_invisible(text: str) -> str:
     """Remove zero-width characters and soft hyphens (metadata fields, names, ids)."""
-    return _SPACES.sub(" ", text.translate(_INVISIBLE)).strip()
+    return " ".join(text.translate(_INVISIBLE).split())
 
 
 def collapse(text: str) -> str:
     """White space collapsed to single spaces (keeps other characters)."""
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def identity_key(text: str) -> str:

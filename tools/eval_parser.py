@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kremlin.parser.page import parse_page  # noqa: E402
+from kremlin.parser.split import split_of  # noqa: E402
 from schemas.page import ParsedPage, Reject  # noqa: E402
 
 CORPUS = ROOT / ".." / "shared" / "corpus"
@@ -111,6 +112,9 @@ def main() -> int:
     ap.add_argument("cls", nargs="?", choices=CLASSES, help="error class to show examples of")
     ap.add_argument("n", nargs="?", type=int, default=5, help="how many examples to show")
     ap.add_argument("--corpus", type=Path, default=CORPUS)
+    ap.add_argument(
+        "--split", choices=("all", "train", "validation"), default="train", help="pages to compare"
+    )
     ap.add_argument("--save", type=Path, help="write the failing files per class to this JSON file")
     ap.add_argument("--against", type=Path, help="compare with failing files saved by an earlier --save")
     args = ap.parse_args()
@@ -120,6 +124,8 @@ def main() -> int:
     f1 = [0, 0, 0]
     t0 = time.perf_counter()
     for label in load_labels(args.corpus):
+        if args.split != "all" and split_of(label["kremlin_id"]) != args.split:
+            continue
         docs += 1
         text = (args.corpus / "raw" / label["file"]).read_text(encoding="utf-8")
         page = parse_page(text)

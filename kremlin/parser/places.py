@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-from kremlin.parser.captions import has_verb
+from kremlin.lexicon import CONNECTORS, NAME_PARTICLES, PRONOUNS, VERB_CUES
 from kremlin.parser.dates import looks_like_date
 
 _MAX_LEN = 70
-_LOWER_OK = {"of", "the", "and", "de", "on", "in", "at", "upon", "na", "am", "sur", "del", "la", "le", "di"}
+# Lower-case words inside a place name (`Rostov-on-Don`, `Palais de la Musique`).
+_LOWER_OK = CONNECTORS | NAME_PARTICLES
 _SLIDER = re.compile(r"^\d+ of \d+$")
 _NOT_PLACES = ("See also", "Additional", "Geography", "Topics", "Persons")
 # Initials and short forms keep their full stop inside a place name (`Washington, D.C`, `St. Petersburg`).
@@ -34,7 +35,7 @@ def looks_like_place(line: str, title: str) -> bool:
     if line.endswith(".") and len(core.split()) > 1 and "," not in core and "(" not in core:
         return False
     words = re.findall(r"[\w’'-]+", core)
-    if not words or has_verb(core):
+    if not words or any(w.lower() in VERB_CUES or w in PRONOUNS for w in words):
         return False
     lower = [w for w in words if w[0].islower() and w.lower() not in _LOWER_OK]
     # Places are proper names; a lower-case word is tolerated only in a comma-separated part.
