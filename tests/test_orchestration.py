@@ -109,13 +109,20 @@ def _assert_latest_consistent(curated: Path) -> dict:
 
 
 def test_served_deployment_runs_through_the_api(tmp_path, prefect_server, prefect_home):
-    """`python -m flows.serve` registers the daily deployment; a run triggered over REST publishes."""
+    """`python -m flows.serve` registers the daily deployment; a run triggered over REST fetches
+    (from a site on 127.0.0.1 with nothing new) and then publishes."""
+    from tests.replaykit import ReplaySite
+
     raw = _sample_raw(tmp_path / "raw")
     curated = tmp_path / "curated"
+    empty_site = tmp_path / "site"
+    empty_site.mkdir()
+    (empty_site / "robots.txt").write_text("User-agent: *\nDisallow: /search\n")
+    site = ReplaySite(empty_site).__enter__()
     env = _env(prefect_home, prefect_server)
     serve = subprocess.Popen(
         [PY, "-m", "flows.serve", "--raw-dir", str(raw), "--curated-dir", str(curated), "--name", "test",
-         "--poll-seconds", "1"],
+         "--poll-seconds", "1", "--site", site.base, "--fetch-delay", "0.01"],
         cwd=tmp_path,  # the deployment must not depend on the working directory
         env=env,
         stdout=(tmp_path / "serve.log").open("w"),
@@ -128,7 +135,7 @@ def test_served_deployment_runs_through_the_api(tmp_path, prefect_server, prefec
             deadline = time.monotonic() + 60
             while deployment is None:
                 assert serve.poll() is None, (tmp_path / "serve.log").read_text()
-                r = api.get("/deployments/name/kremlin-pipeline/test")
+                r = api.get("/deployments/name/kremlin-daily/test")
                 if r.status_code == 200:
                     deployment = r.json()
                 elif time.monotonic() > deadline:
@@ -139,6 +146,7 @@ def test_served_deployment_runs_through_the_api(tmp_path, prefect_server, prefec
             assert crons == [DEFAULT_CRON]
             assert deployment["parameters"]["raw_dir"] == str(raw)
             assert deployment["parameters"]["curated_dir"] == str(curated)
+            assert deployment["parameters"]["site"] == site.base
 
             r = api.post(f"/deployments/{deployment['id']}/create_flow_run", json={})
             assert r.status_code == 201, r.text
@@ -154,7 +162,14 @@ def test_served_deployment_runs_through_the_api(tmp_path, prefect_server, prefec
             assert state and state["type"] == "COMPLETED", (
                 f"{state}\n{(tmp_path / 'serve.log').read_text()[-4000:]}"
             )
+            r = api.post("/artifacts/filter", json={"artifacts": {"key": {"any_": ["daily-summary"]}}})
+            assert r.status_code == 200, r.text
+            daily = [a["data"] for a in r.json()]
+            assert (
+                daily and "## Fetch" in daily[0] and "| new | 0 |" in daily[0] and "## Pipeline" in daily[0]
+            )
     finally:
+        site.__exit__(None, None, None)
         if serve.poll() is None:
             os.killpg(serve.pid, signal.SIGTERM)
             try:
@@ -162,6 +177,7 @@ def test_served_deployment_runs_through_the_api(tmp_path, prefect_server, prefec
             except subprocess.TimeoutExpired:
                 os.killpg(serve.pid, signal.SIGKILL)
                 serve.wait()
+    assert site.paths()[:1] == ["/robots.txt"]  # the run fetched first
     manifest = _assert_latest_consistent(curated)
     assert len(list_versions(curated)) == 1
     assert manifest["row_counts"]["documents"] >= 1
