@@ -35,7 +35,7 @@ def _fetch_markdown(summary: dict | None, error: str | None) -> str:
     if summary is None:
         return f"Fetch failed: {error}"
     keys = ("robots", "new", "updated", "unchanged", "not_found", "failed", "disallowed",
-            "list_pages_read", "list_pages_not_modified", "list_pages_failed", "requests", "seconds")  # fmt: skip
+            "list_pages_read", "list_pages_not_modified", "list_pages_missing", "list_pages_failed", "requests", "seconds")  # fmt: skip
     return "\n".join(["| what | value |", "|---|---|", *(f"| {k} | {summary[k]} |" for k in keys)])
 
 

@@ -35,10 +35,12 @@ BATCH_SIZE = 500
 def discover(crawler: Crawler) -> Discovery:
     found = crawler.discover()
     get_run_logger().info(
-        "discover: robots.txt %s; %d list pages read, %d not modified, %d failed; %d ids to fetch",
+        "discover: robots.txt %s; list pages: %d read, %d not modified, %d missing, %d failed; "
+        "%d ids to fetch",
         found.robots,
         found.lists.read,
         found.lists.not_modified,
+        found.lists.missing,
         found.lists.failed,
         len(found.targets),
     )

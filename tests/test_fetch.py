@@ -542,3 +542,52 @@ def test_same_page_in_either_style_is_one_document(replay, tmp_path) -> None:
         con.close()
     assert docs == (len(ids), len(ids))
     assert statuses == {"published": len(ids), "duplicate": len(ids)}
+
+
+@needs_replay
+def test_capped_first_crawl_resumes_the_deep_walk(replay, site, tmp_path) -> None:
+    """`--pages 2` reads list page 1 (missing) and 2; the next run catches up and walks on."""
+    first = run_fetch(_options(tmp_path, site, max_pages=2))
+    assert site.paths(f"{NEWS}/page/") == [f"{NEWS}/page/2"]
+    assert first.lists.missing == 1 and first.lists.read == 2  # page 1, then the feed and page 2
+    fetched_first = {int(p.stem) for p in tmp_path.glob("*.txt")}
+    assert first.new == len(fetched_first) > 0
+    site.clear()
+    second = run_fetch(_options(tmp_path, site))
+    # head: page 1 (missing) and 2 (unchanged, known ids); then the deep walk from page 3 to its end
+    assert site.paths(f"{NEWS}/page/") == [f"{NEWS}/page/{n}" for n in (2, 3, 4, 5, 6, 7)]
+    assert first.new + second.new == len(replay["available"])
+    asked_again = {int(p.rsplit("/", 1)[1]) for p in _event_paths(site.hits)} & fetched_first
+    assert asked_again == set()
+    site.clear()
+    third = run_fetch(_options(tmp_path, site))
+    assert third.new == 0 and _event_paths(site.hits) == []
+    assert f"{NEWS}/page/3" not in site.paths()  # the list was walked to its end once
+
+
+@needs_replay
+def test_ids_and_since_fetch_again(first_crawl, replay, site, tmp_path) -> None:
+    import shutil
+
+    raw = tmp_path / "raw"
+    shutil.copytree(first_crawl["raw"], raw)
+    some = sorted(replay["available"])[:2]
+    by_ids = run_fetch(_options(raw, site, ids=tuple(some)))
+    assert sorted(_event_paths(site.hits)) == sorted(f"{NEWS}/{k}" for k in some)
+    assert site.paths(f"{NEWS}/page") == [] and by_ids.pages.counts[Outcome.UNCHANGED] == 2
+    site.clear()
+    newest = max(replay["available"])
+    with FetchState(RawStore(raw).state_path) as state:
+        since = state.get(newest).listed_date
+        expected = set(state.ids_since(since))
+    by_date = run_fetch(_options(raw, site, since=since))
+    assert expected and set(int(p.rsplit("/", 1)[1]) for p in _event_paths(site.hits)) == expected
+    assert by_date.pages.counts[Outcome.UNCHANGED] == len(expected & replay["available"])
+    assert by_date.new == 0
+
+
+def test_fetch_flow_help() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "flows.fetch", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert out.returncode == 0 and "usage:" in out.stdout and "--since" in out.stdout

@@ -111,12 +111,21 @@ class FetchOptions:
 class ListStats:
     read: int = 0
     not_modified: int = 0
+    missing: int = 0
+    """Answered 404/410 (page 1 of the list is missing from the replay, for one)."""
     failed: int = 0
     listed: int = 0
     """Distinct ids the feed and list pages named this run."""
     new_ids: int = 0
     """Of those, ids the state did not know."""
     errors: list[str] = field(default_factory=list)
+
+    def count_miss(self, url: str, resp: Response) -> None:
+        if resp.gone:
+            self.missing += 1
+        else:
+            self.failed += 1
+        self.errors.append(f"{url}: {resp.error}")
 
 
 @dataclass(frozen=True)
@@ -171,6 +180,7 @@ class FetchSummary:
             **{o.value: n for o, n in self.pages.counts.items()},
             "list_pages_read": self.lists.read,
             "list_pages_not_modified": self.lists.not_modified,
+            "list_pages_missing": self.lists.missing,
             "list_pages_failed": self.lists.failed,
             "ids_listed": self.lists.listed,
             "ids_new_to_state": self.lists.new_ids,
@@ -195,8 +205,8 @@ class FetchSummary:
             ("failed", str(c[Outcome.FAILED])),
             ("disallowed by robots.txt", str(c[Outcome.DISALLOWED])),
             (
-                "list pages read / not modified / failed",
-                f"{self.lists.read} / {self.lists.not_modified} / {self.lists.failed}",
+                "list pages read / not modified / missing / failed",
+                f"{self.lists.read} / {self.lists.not_modified} / {self.lists.missing} / {self.lists.failed}",
             ),
             ("requests (retries)", f"{self.requests} ({self.retries})"),
             ("seconds", f"{self.seconds:.1f}"),
@@ -320,8 +330,7 @@ class Crawler:
             stats.not_modified += 1
             return
         if body is None:
-            stats.failed += 1
-            stats.errors.append(f"{url}: {resp.error}")
+            stats.count_miss(url, resp)
             return
         try:
             items = parse_feed(body)
@@ -349,8 +358,7 @@ class Crawler:
             stats.not_modified += 1
             return True, None, cached
         if body is None:
-            stats.failed += 1
-            stats.errors.append(f"{url}: {resp.error}")
+            stats.count_miss(url, resp)
             return resp.gone, None, ()
         parsed = parse_list_page(body)
         stats.read += 1
