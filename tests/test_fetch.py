@@ -252,6 +252,37 @@ def test_client_retries_timeouts_a_bounded_number_of_times() -> None:
     assert len(calls) == 4
 
 
+def test_client_follows_redirects_only_on_site_and_where_allowed() -> None:
+    clock = [0.0]
+    seen: list[str] = []
+    moves = {"/old": "http://x/new", "/away": "http://elsewhere/new", "/hidden": "http://x/search"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.path in moves:
+            return httpx.Response(301, headers={"Location": moves[request.url.path]})
+        return httpx.Response(200, content=b"here")
+
+    client = PoliteClient(
+        "test-agent",
+        Politeness(delay=1.0),
+        same_site=lambda url: url.startswith("http://x/"),
+        transport=httpx.MockTransport(handler),
+        clock=lambda: clock[0],
+        sleep=lambda s: clock.__setitem__(0, clock[0] + s),
+    )
+    allowed = lambda url: "/search" not in url  # noqa: E731
+    moved = client.get("http://x/old", allowed=allowed)
+    assert (moved.status, moved.url, moved.body) == (200, "http://x/new", b"here")
+    away, hidden = (
+        client.get("http://x/away", allowed=allowed),
+        client.get("http://x/hidden", allowed=allowed),
+    )
+    assert away.status == hidden.status == 301 and "not followed" in (away.error or "")
+    assert seen == ["http://x/old", "http://x/new", "http://x/away", "http://x/hidden"]
+    assert clock[0] == 3.0  # each hop waited its turn
+
+
 def test_state_records_and_survives_reopen(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
     with FetchState(path) as s:

@@ -401,19 +401,19 @@ class Crawler:
             if step is _Step.FAILED:
                 return  # next run reads this page again (the head, or the backlog it stays at)
             if step is _Step.END:
-                if first_crawl:
-                    self._list_done()
+                self._list_done()  # walked from the top to the end: nothing left behind
                 return
             if first_crawl:
                 self.state.set_meta(_BACKLOG, str(page + 1))
             elif known_before.intersection(ids):
                 break
             page += 1
-        # Deep: resume an unfinished first crawl where it stopped.
+        # Deep: resume an unfinished first crawl where it stopped (or past the head, if
+        # the head went further).
         backlog = self.state.get_meta(_BACKLOG)
         if backlog is None:
             return
-        page = int(backlog)
+        page = max(int(backlog), page + 1)
         while budget.take():
             step, _ = self._list_step(page, stats, seen)
             if step is _Step.FAILED:

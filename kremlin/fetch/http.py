@@ -173,6 +173,11 @@ class PoliteClient:
                     if target and self.same_site(target) and allowed(target):
                         url, redirects, attempt = target, redirects + 1, attempt - 1
                         continue
+                error = None
+                if result.is_redirect:
+                    error = f"HTTP {result.status_code}: redirect to {result.headers.get('Location')} not followed"
+                elif result.status_code >= 400:
+                    error = f"HTTP {result.status_code}"
                 outcome = Response(
                     url,
                     result.status_code,
@@ -180,7 +185,7 @@ class PoliteClient:
                     result.headers.get("ETag"),
                     result.headers.get("Last-Modified"),
                     attempts=attempt,
-                    error=None if result.status_code < 400 else f"HTTP {result.status_code}",
+                    error=error,
                 )
                 if result.status_code not in RETRY_STATUSES:
                     return outcome
