@@ -637,19 +637,113 @@ def search(con: duckdb.DuckDBPyConnection, query: str, *, limit: int = 10) -> li
 
 # --------------------------------------------------------------------------- parquet
 
+_PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000"
+# Key-value metadata entry naming how a file was written: a parent's file is reused only
+# when it carries exactly the entry this code would write (same writer, options and
+# columns), so a reused file has the bytes a fresh write would have.
+_PARQUET_KV_KEY = "kremlin_parquet"
 
-def export_parquet(db_path: Path, out_dir: Path) -> dict[str, str]:
+
+def _parquet_format(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    cols = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? "
+        "ORDER BY column_index",
+        [table],
+    ).fetchall()
+    contract = [c.name for c in columns(TABLES[table])]
+    types = dict(cols)
+    layout = ", ".join(f"{c} {types[c]}" for c in contract)
+    return f"duckdb {duckdb.__version__}; {_PARQUET_OPTIONS}; {table}({layout})"
+
+
+def _copy_parquet(con: duckdb.DuckDBPyConnection, select: str, target: Path, fmt: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(
+        f"COPY ({select}) TO {_q(str(target))} "
+        f"({_PARQUET_OPTIONS}, KV_METADATA {{{_PARQUET_KV_KEY}: {_q(fmt)}}})"
+    )
+
+
+def _written_as(path: Path) -> str | None:
+    """The format entry of a Parquet file this module wrote, None for any other file."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_metadata(path).metadata or {}
+    except (OSError, ValueError):
+        return None
+    value = meta.get(_PARQUET_KV_KEY.encode())
+    return value.decode() if value is not None else None
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """Share the parent's immutable file (a hard link); copy where links are impossible."""
+    import os
+    import shutil
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def partition_path(table: str, year: int) -> str:
+    """Relative path of one year's file of a partitioned table."""
+    return f"{table}/year={int(year)}/part-0.parquet"
+
+
+def _touched_years(
+    con: duckdb.DuckDBPyConnection, table: str, parent_dir: Path, delta: SearchDelta
+) -> set[int]:
+    """Years of ``table`` holding a row of a delta document, in the new build or in the parent.
+
+    A removed document's year is read from the parent's own files (the ``year`` column is
+    inside them), since the new database no longer has its rows.
+    """
+    years: set[int] = set()
+    if delta.added_doc_ids:
+        years |= {
+            y
+            for (y,) in con.execute(
+                f"SELECT DISTINCT year FROM {table} WHERE list_contains(?, doc_id)",
+                [sorted(delta.added_doc_ids)],
+            ).fetchall()
+        }
+    parent_files = sorted((parent_dir / table).glob("year=*/part-0.parquet"))
+    if delta.removed_doc_ids and parent_files:
+        years |= {
+            y
+            for (y,) in con.execute(
+                "SELECT DISTINCT year FROM read_parquet(?) WHERE list_contains(?, doc_id)",
+                [[str(p) for p in parent_files], sorted(delta.removed_doc_ids)],
+            ).fetchall()
+        }
+    return years
+
+
+def export_parquet(
+    db_path: Path, out_dir: Path, *, parent_dir: Path | None = None, delta: SearchDelta | None = None
+) -> dict[str, str]:
     """Write every contract table as zstd Parquet under ``out_dir``; return table -> relative path.
 
-    documents, paragraphs and utterances become Hive partitions ``<table>/year=YYYY/part-0.parquet``
-    (the ``year`` column lives in the path, as Hive readers expect; read with
-    ``hive_partitioning``); the others one ``<table>.parquet`` each. Rows are sorted by the
-    table's key and each file is written by its own ordered COPY, so the same database
-    gives byte-identical files.
+    documents, paragraphs and utterances become Hive-style partitions
+    ``<table>/year=YYYY/part-0.parquet`` that keep the ``year`` column inside each file
+    (readers that take the files as they are, like the Hugging Face viewer, see every
+    column; ``hive_partitioning`` readers get the same value from the path); the others
+    one ``<table>.parquet`` each. Rows are sorted by the table's key and each file is
+    written by its own ordered COPY, so the same database gives byte-identical files.
+
+    With ``parent_dir`` (the parent version's ``parquet/``) and ``delta`` (every document
+    whose documents/paragraphs/utterances rows differ from the parent's), a year file
+    that no delta document touches is hard-linked from the parent instead of rewritten,
+    provided the parent's file was written in the same format and holds as many rows as
+    the new year; the small unpartitioned tables are always rewritten.
     """
+    import pyarrow.parquet as pq
+
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, str] = {}
-    opts = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000"
     con = duck.connect(db_path, read_only=True)
     try:
         # Timestamps are stored as UTC instants either way; pin the zone so nothing
@@ -657,26 +751,36 @@ def export_parquet(db_path: Path, out_dir: Path) -> dict[str, str]:
         con.execute("SET TimeZone = 'UTC'")
         for table in TABLES:
             order = ", ".join(key_columns(table))
-            if table in PARTITIONED_TABLES:
-                cols = ", ".join(c.name for c in columns(TABLES[table]) if c.name != "year")
-                table_dir = out_dir / table
-                table_dir.mkdir(parents=True, exist_ok=True)
-                years = [
-                    y for (y,) in con.execute(f"SELECT DISTINCT year FROM {table} ORDER BY year").fetchall()
-                ]
-                for year in years:
-                    part = table_dir / f"year={year}"
-                    part.mkdir(parents=True, exist_ok=True)
-                    target = part / "part-0.parquet"
-                    con.execute(
-                        f"COPY (SELECT {cols} FROM {table} WHERE year = {int(year)} ORDER BY {order}) "
-                        f"TO {_q(str(target))} ({opts})"
-                    )
-                paths[table] = table
-            else:
+            cols = ", ".join(c.name for c in columns(TABLES[table]))
+            fmt = _parquet_format(con, table)
+            if table not in PARTITIONED_TABLES:
                 target = out_dir / f"{table}.parquet"
-                con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO {_q(str(target))} ({opts})")
+                _copy_parquet(con, f"SELECT {cols} FROM {table} ORDER BY {order}", target, fmt)
                 paths[table] = target.name
+                continue
+            counts = dict(con.execute(f"SELECT year, count(*) FROM {table} GROUP BY year").fetchall())
+            touched = (
+                _touched_years(con, table, parent_dir, delta)
+                if parent_dir is not None and delta is not None
+                else None
+            )
+            for year in sorted(counts):
+                rel = partition_path(table, year)
+                src = parent_dir / rel if parent_dir is not None else None
+                if (
+                    touched is not None
+                    and src is not None
+                    and year not in touched
+                    and src.is_file()
+                    and _written_as(src) == fmt
+                    and pq.read_metadata(src).num_rows == counts[year]
+                ):
+                    _link_or_copy(src, out_dir / rel)
+                else:
+                    select = f"SELECT {cols} FROM {table} WHERE year = {int(year)} ORDER BY {order}"
+                    _copy_parquet(con, select, out_dir / rel, fmt)
+            (out_dir / table).mkdir(parents=True, exist_ok=True)
+            paths[table] = table
     finally:
         con.close()
     return paths

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from kremlin import analyst
+from kremlin.contract import columns
 from schemas.tables import TABLES
 from tests.test_analyst import build_db
 
@@ -97,7 +98,8 @@ def _document(doc_no: int, version: int = 0) -> tuple:
         else:
             label, person = rng.choice(_SPEAKERS)
             blocks.append((label, person, texts))
-    day = dt.date(2015 + doc_no % 6, 1 + doc_no % 12, 1 + doc_no % 28)
+    # Eight documents a year, so that some years hold no document of the delta below.
+    day = dt.date(2010 + doc_no // 8, 1 + doc_no % 12, 1 + doc_no % 28)
     return (f"k{doc_no:016x}", f"Event number {doc_no}", day, blocks)
 
 
@@ -118,9 +120,16 @@ QUERIES = [
 ]
 
 INITIAL = list(range(40))
-REMOVED = [3, 10, 17, 25]
-CHANGED = [0, 5, 12, 30, 39]  # 0 and 5 hold the rare word 'quixotic'/'zeugma'
+REMOVED = [3, 10, 25]
+# 0 and 5 hold the rare words 'quixotic' and 'zeugma'; 36 is the only change of its
+# year, which so keeps its row count in documents: only the delta says it must be rewritten.
+CHANGED = [0, 5, 12, 30, 36]
 ADDED = [40, 41, 42, 45, 50]
+UNTOUCHED_YEARS = {2012}  # documents 16-23
+DELTA = analyst.SearchDelta(
+    removed_doc_ids={f"k{n:016x}" for n in REMOVED + CHANGED},
+    added_doc_ids={f"k{n:016x}" for n in CHANGED + ADDED},
+)
 
 
 def _final_docs() -> list[tuple]:
@@ -176,10 +185,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     inc = build_db(root / "incremental.duckdb", [_document(n) for n in INITIAL])
     analyst.enrich_database(inc)
     _replace_contract_tables(inc, final)
-    gone = {f"k{n:016x}" for n in REMOVED + CHANGED}
-    new = {f"k{n:016x}" for n in CHANGED + ADDED}
-    analyst.enrich_database(inc, analyst.SearchDelta(removed_doc_ids=gone, added_doc_ids=new))
-    # A second step on top of the first: one more document removed, one changed back.
+    analyst.enrich_database(inc, DELTA)
     cold = build_db(root / "cold.duckdb", _final_docs())
     analyst.enrich_database(cold)
     con = duckdb.connect(str(final))
@@ -187,7 +193,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         _reference_scores(con)
     finally:
         con.close()
-    return {"final": final, "incremental": inc, "cold": cold}
+    return {
+        "final": final,
+        "incremental": inc,
+        "cold": cold,
+        "initial": build_db(root / "initial.duckdb", [_document(n) for n in INITIAL]),
+    }
 
 
 def _open(path: Path) -> duckdb.DuckDBPyConnection:
@@ -360,8 +371,6 @@ def _streamed_fingerprints(db: Path) -> dict[str, str]:
     published manifests carry them (same FINGERPRINT_ALGORITHM)."""
     import hashlib
 
-    from kremlin.contract import columns
-
     out = {}
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -407,3 +416,69 @@ def test_sql_fingerprint_equals_the_streamed_one_and_ignores_insert_order(
     assert b == _streamed_fingerprints(changed)
     assert a["paragraphs"] != b["paragraphs"] and a["persons"] != b["persons"]
     assert a["documents"] == b["documents"]
+
+
+# --------------------------------------------------------------------------- parquet
+
+
+def _files(root: Path) -> dict[str, Path]:
+    return {str(p.relative_to(root)): p for p in sorted(root.rglob("*.parquet"))}
+
+
+def test_incremental_parquet_reuses_untouched_years_and_equals_a_cold_export(
+    built: dict[str, Path], tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    parent = tmp_path / "parent"
+    analyst.export_parquet(built["initial"], parent)
+    cold, inc = tmp_path / "cold", tmp_path / "inc"
+    paths = analyst.export_parquet(built["final"], cold)
+    assert analyst.export_parquet(built["incremental"], inc, parent_dir=parent, delta=DELTA) == paths
+    cold_files, inc_files, parent_files = _files(cold), _files(inc), _files(parent)
+    assert cold_files.keys() == inc_files.keys()
+    for rel, path in cold_files.items():
+        assert inc_files[rel].read_bytes() == path.read_bytes(), rel  # deterministic bytes
+    for table in analyst.PARTITIONED_TABLES:
+        for rel, path in inc_files.items():
+            if not rel.startswith(f"{table}/"):
+                continue
+            year = int(rel.split("year=")[1].split("/")[0])
+            shared = rel in parent_files and path.stat().st_ino == parent_files[rel].stat().st_ino
+            assert shared == (year in UNTOUCHED_YEARS), rel
+            # The year stays inside the file, so a reader of the bare files sees it.
+            assert pq.read_schema(path).names == [c.name for c in columns(TABLES[table])]
+            assert set(pq.read_table(path).column("year").to_pylist()) == {year}
+    # Hive readers get the same rows whether the year comes from the path or the file.
+    con = duckdb.connect(str(built["final"]), read_only=True)
+    try:
+        for table in analyst.PARTITIONED_TABLES:
+            glob = f"{inc}/{table}/*/*.parquet"
+            key = ", ".join(analyst.key_columns(table))
+            back = duckdb.sql(
+                f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true) ORDER BY {key}"
+            )
+            assert back.fetchall() == con.execute(f"SELECT * FROM {table} ORDER BY {key}").fetchall()
+    finally:
+        con.close()
+
+
+def test_parquet_reuse_needs_the_same_format_and_row_count(built: dict[str, Path], tmp_path: Path) -> None:
+    parent = tmp_path / "parent"
+    analyst.export_parquet(built["initial"], parent)
+    untouched = analyst.partition_path("paragraphs", min(UNTOUCHED_YEARS))
+    # A parent file written some other way (no format entry) is never reused ...
+    duckdb.sql(f"COPY (SELECT * FROM '{parent / untouched}') TO '{parent / untouched}.tmp' (FORMAT parquet)")
+    (parent / f"{untouched}.tmp").replace(parent / untouched)
+    # ... nor one whose row count shows the delta missed a document of that year.
+    short = analyst.partition_path("utterances", max(UNTOUCHED_YEARS))
+    duckdb.sql(f"COPY (SELECT * FROM '{parent / short}' LIMIT 1) TO '{parent / short}.tmp' (FORMAT parquet)")
+    (parent / f"{short}.tmp").replace(parent / short)
+    out = tmp_path / "inc"
+    analyst.export_parquet(built["incremental"], out, parent_dir=parent, delta=DELTA)
+    for rel in (untouched, short):
+        assert (out / rel).stat().st_ino != (parent / rel).stat().st_ino, rel
+    cold = tmp_path / "cold"
+    analyst.export_parquet(built["final"], cold)
+    for rel, path in _files(cold).items():
+        assert (out / rel).read_bytes() == path.read_bytes(), rel
