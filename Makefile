@@ -18,7 +18,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 BENCH_TIMES ?= 10
 BENCH_RAW ?= ../shared/corpus/raw
 
-.PHONY: install pipeline test lint rejects diff bench serve clean docs fetch
+.PHONY: install pipeline test lint rejects diff bench serve clean docs fetch explore
 
 install: $(STAMP)
 
@@ -50,6 +50,11 @@ serve: $(STAMP)
 fetch: $(STAMP)
 	$(BIN)/python -m flows.fetch --raw-dir "$(RAW_DIR)" --site "$(SITE)" --delay $(FETCH_DELAY) \
 		$(if $(FETCH_PAGES),--pages $(FETCH_PAGES))
+
+# Datasette on the latest release's SQLite edition, local only (EXPLORE_PORT, default 8001).
+explore: $(STAMP)
+	$(BIN)/datasette serve -i "$(CURATED_DIR)/latest/kremlin.sqlite" \
+		--metadata "$(CURATED_DIR)/latest/metadata.json" --host 127.0.0.1 --port $(or $(EXPLORE_PORT),8001)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py --raw-dir "$(BENCH_RAW)" --times $(BENCH_TIMES) --out docs/benchmarks.md

@@ -146,6 +146,27 @@ def test_frictionless_validates(release: Built) -> None:
 
 
 @pytest.mark.slow
+def test_frictionless_catches_a_broken_foreign_key(sample: Built, tmp_path: Path) -> None:
+    for name in ("datapackage.json", sq.SQLITE_FILENAME):
+        shutil.copy(sample.version_dir / name, tmp_path / name)
+    con = sqlite3.connect(tmp_path / sq.SQLITE_FILENAME)
+    con.execute("UPDATE paragraphs SET doc_id = 'k-no-such-document' WHERE rowid = 1")
+    con.commit()
+    con.close()
+    out = subprocess.run(
+        [str(BIN / "frictionless"), "validate", "datapackage.json", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    report = json.loads(out.stdout)
+    assert not report["valid"]
+    errors = {e["type"] for task in report["tasks"] for e in task["errors"]}
+    assert "foreign-key" in errors
+
+
+@pytest.mark.slow
 def test_datapackage_describes_every_column_and_key(sample: Built) -> None:
     package = json.loads((sample.version_dir / "datapackage.json").read_text())
     by_name = {r["name"]: r for r in package["resources"]}

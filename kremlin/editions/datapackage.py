@@ -75,6 +75,8 @@ def _resource(release: Release, table: TableInfo) -> dict:
     schema: dict[str, object] = {
         "$schema": SCHEMA_PROFILE,
         "fields": [_field(table, c) for c in table.columns],
+        # SQL has real NULLs: an empty string is a value (an empty speech turn), not missing.
+        "missingValues": [],
     }
     if table.primary_key:
         schema["primaryKey"] = table.primary_key

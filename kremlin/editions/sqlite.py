@@ -54,6 +54,9 @@ BATCH_ROWS = 50_000
 FTS_COLUMNS = {"paragraphs": "text", "utterances": "text"}
 FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
 
+# The column Datasette shows for a row when another table links to it.
+LABEL_COLUMNS = {"documents": "title", "persons": "name"}
+
 # Per-document tables large enough to update document by document; the others are
 # small whole-corpus tables (persons, mentions, files) and are replaced outright, which
 # also picks up a person resolution that changed for an untouched document.
@@ -171,12 +174,21 @@ def _pk_clause(table: TableInfo) -> str:
     return f",\n  PRIMARY KEY ({', '.join(qi(c) for c in table.primary_key)})" if table.primary_key else ""
 
 
+def _fk_clauses(table: TableInfo) -> str:
+    # Declared (not enforced: foreign_keys is off) so that Datasette links each value to
+    # the row it names and shows that row's label.
+    return "".join(
+        f",\n  FOREIGN KEY ({qi(fk.column)}) REFERENCES {qi(fk.table)} ({qi(fk.column)})"
+        for fk in table.foreign_keys
+    )
+
+
 def create_table_sql(table: TableInfo) -> str:
     cols = ",\n".join(
         f"  {qi(c.name)} {_SQLITE_TYPES[c.sql_type]}{'' if c.nullable else ' NOT NULL'}"
         for c in table.columns
     )
-    return f"CREATE TABLE {qi(table.name)} (\n{cols}{_pk_clause(table)}\n)"
+    return f"CREATE TABLE {qi(table.name)} (\n{cols}{_pk_clause(table)}{_fk_clauses(table)}\n)"
 
 
 def index_sql(table: TableInfo) -> list[str]:
@@ -367,6 +379,8 @@ def datasette_metadata(release: Release) -> dict:
         if t.name in FTS_COLUMNS:
             entry["fts_table"] = fts_table(t.name)
             entry["fts_pk"] = "rowid"
+        if t.name in LABEL_COLUMNS:
+            entry["label_column"] = LABEL_COLUMNS[t.name]
         tables[t.name] = entry
     contract_docs = _contract_column_docs()
     con = sqlite3.connect(":memory:")
