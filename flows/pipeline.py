@@ -16,11 +16,13 @@ import os
 import signal
 import sys
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Prefect's temporary server gives up after 20 s by default; a busy machine needs longer.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact  # noqa: E402
@@ -38,6 +40,38 @@ from kremlin.shards import ShardJob, ShardSummary, write_shard  # noqa: E402
 # (the Prefect tasks themselves are threads that wait on them). Dask workers leave it
 # unset and parse in their own process.
 _PROCESS_POOL: Executor | None = None
+# Batches ``main`` started before the flow (while Prefect's temporary server starts up),
+# by shard id; the flow's parse tasks wait for them instead of parsing again.
+_EARLY_POOL: ProcessPoolExecutor | None = None
+_EARLY_PARSE: dict[str, Future] = {}
+_EARLY_JOBS: list[ShardJob] = []
+
+
+def _shutdown_parse_pool() -> None:
+    global _PROCESS_POOL, _EARLY_POOL
+    for fut in _EARLY_PARSE.values():
+        fut.cancel()
+    _EARLY_PARSE.clear()
+    _EARLY_JOBS.clear()
+    for pool in {id(p): p for p in (_PROCESS_POOL, _EARLY_POOL) if p is not None}.values():
+        pool.shutdown()
+    _PROCESS_POOL = _EARLY_POOL = None
+
+
+def start_parsing_early(plan: runs.RunPlan, workers: int) -> None:
+    """Start the parse of a planned run at once, in worker processes, before the flow:
+    Prefect's temporary server takes seconds to start, the parse needs no Prefect, and
+    shards are content-addressed and written atomically, so the work is never wrong
+    even when the flow's own plan differs (its tasks then parse what is missing)."""
+    global _EARLY_POOL
+    jobs = plan.shard_jobs()
+    if not jobs:
+        return
+    plan.cache_dir.mkdir(parents=True, exist_ok=True)
+    _EARLY_POOL = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+    for job in jobs:
+        _EARLY_PARSE[job.shard_id] = _EARLY_POOL.submit(write_shard, job, plan.cache_dir)
+    _EARLY_JOBS.extend(jobs)
 
 
 @dataclass
@@ -53,39 +87,65 @@ class StageTimer:
 
 
 @task(name="ingest", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def ingest(raw_dir: str) -> list[InputFile]:
-    files = runs.scan(Path(raw_dir))
-    get_run_logger().info("ingest: %d files in %s", len(files), raw_dir)
+def ingest(raw_dir: str, curated_dir: str) -> list[InputFile]:
+    files = runs.scan(Path(raw_dir), Path(curated_dir))
+    get_run_logger().info("ingest: %d entries in %s", len(files), raw_dir)
     return files
 
 
 @task(name="parse-batch", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def parse_batch(job: ShardJob, cache_dir: str) -> ShardSummary:
+    early = _EARLY_PARSE.pop(job.shard_id, None)
+    if early is not None:
+        with contextlib.suppress(Exception):  # a failed early batch is simply parsed again
+            return early.result()
     if _PROCESS_POOL is not None:
         return _PROCESS_POOL.submit(write_shard, job, Path(cache_dir)).result()
     return write_shard(job, Path(cache_dir))
 
 
-def _isolated(enabled: bool, fn, *args):
-    """Run a heavy stage in a fresh child process, so its memory (DuckDB buffers, pandas
-    frames, the Great Expectations import) goes back to the OS when it ends instead of
-    piling up in the long-lived flow process."""
-    if not enabled:
-        return fn(*args)
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(fn, *args).result()
+class StageWorker:
+    """One fresh child process for the heavy stages (build, check, publish), started with
+    the run so its imports (DuckDB, pandas, Great Expectations) overlap the parse, and
+    ended with it, so its memory goes back to the OS instead of piling up in the flow
+    process. ``enabled=False`` runs the stages in this process (tests)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._pool = (
+            ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            if enabled
+            else None
+        )
+        if self._pool is not None:
+            self._pool.submit(runs.warm_up)
+
+    def run(self, fn, *args, **kwargs):
+        if self._pool is None:
+            return fn(*args, **kwargs)
+        return self._pool.submit(fn, *args, **kwargs).result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+
+_STAGES: StageWorker | None = None
+
+
+def _stage(fn, *args, **kwargs):
+    return (_STAGES or StageWorker(False)).run(fn, *args, **kwargs)
 
 
 @task(name="normalise", cache_policy=NO_CACHE)
-def normalise(plan: runs.RunPlan, build_dir: str, isolate: bool = True) -> runs.BuildOutcome:
-    outcome = _isolated(isolate, runs.build, plan, Path(build_dir))
+def normalise(plan: runs.RunPlan, build_dir: str) -> runs.BuildOutcome:
+    outcome = _stage(runs.build, plan, Path(build_dir))
     get_run_logger().info("normalise: %s", outcome.stats)
     return outcome
 
 
 @task(name="check", cache_policy=NO_CACHE)
-def check(plan: runs.RunPlan, build_dir: str, isolate: bool = True):
-    gate = _isolated(isolate, runs.check, plan, Path(build_dir))
+def check(plan: runs.RunPlan, build_dir: str, outcome: runs.BuildOutcome):
+    gate = _stage(runs.check, plan, Path(build_dir), outcome)
     logger = get_run_logger()
     logger.info("check: %s", gate.summary_text())
     create_markdown_artifact(
@@ -96,9 +156,14 @@ def check(plan: runs.RunPlan, build_dir: str, isolate: bool = True):
 
 @task(name="publish", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def publish(
-    plan: runs.RunPlan, build_dir: str, outcome: runs.BuildOutcome, gate, timings: dict, isolate: bool = True
+    plan: runs.RunPlan,
+    build_dir: str,
+    outcome: runs.BuildOutcome,
+    gate,
+    timings: dict,
+    editions: tuple[str, ...] | None = None,
 ) -> dict:
-    manifest = _isolated(isolate, runs.publish, plan, Path(build_dir), outcome, gate, timings)
+    manifest = _stage(runs.publish, plan, Path(build_dir), outcome, gate, timings, editions)
     get_run_logger().info("publish: version %s", manifest["version_id"])
     return manifest
 
@@ -127,41 +192,55 @@ def pipeline(
     progress: bool = False,
     runner: str = "local",
     isolate_stages: bool = True,
+    editions: list[str] | None = None,
 ) -> dict:
     """Publish a new version of the dataset from RAW_DIR into CURATED_DIR (or nothing if unchanged)."""
-    global _PROCESS_POOL
+    global _PROCESS_POOL, _STAGES
     logger = get_run_logger()
     started = time.perf_counter()
     timer = StageTimer()
     reporter = ProgressReporter(enabled=progress)
     curated = Path(curated_dir)
     with runs.locked(curated, timeout=lock_timeout):
-        inputs = timer.run("ingest", ingest, raw_dir)
-        plan = runs.plan_run(Path(raw_dir), curated, inputs, keep=keep, batch_size=batch_size)
+        inputs = timer.run("ingest", ingest, raw_dir, curated_dir)
+        plan = runs.plan_run(
+            Path(raw_dir),
+            curated,
+            inputs,
+            keep=keep,
+            batch_size=batch_size,
+            parsing=frozenset(sha for job in _EARLY_JOBS for sha, _ in job.items),
+        )
         if plan.unchanged:
             summary = runs.unchanged_summary(plan, time.perf_counter() - started)
             logger.info("nothing new: inputs and code are those of version %s", plan.parent_version)
             _report(summary)
             return summary
         logger.info("parse: %d of %d files are new to the parse cache", plan.files_to_parse, len(inputs))
-        if runner == "local" and plan.files_to_parse:
-            _PROCESS_POOL = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+        _STAGES = StageWorker(isolate_stages)
         try:
-            timer.run("parse", _parse_stage, plan, reporter)
+            if runner == "local" and plan.files_to_parse:
+                _PROCESS_POOL = _EARLY_POOL or ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+            try:
+                timer.run("parse", _parse_stage, plan, reporter)
+            finally:
+                _shutdown_parse_pool()
+            with runs.staging(plan) as build_dir:
+                outcome = timer.run("normalise", normalise, plan, str(build_dir))
+                gate = timer.run("check", check, plan, str(build_dir), outcome)
+                if not gate.passed:
+                    summary = runs.blocked_summary(
+                        plan, outcome, gate, build_dir, time.perf_counter() - started
+                    )
+                    _report(summary)
+                    raise runs.QualityGateFailed(gate.summary_text())
+                chosen = tuple(editions) if editions is not None else None
+                manifest = timer.run(
+                    "publish", publish, plan, str(build_dir), outcome, gate, timer.seconds, chosen
+                )
         finally:
-            if _PROCESS_POOL is not None:
-                _PROCESS_POOL.shutdown()
-                _PROCESS_POOL = None
-        with runs.staging(plan) as build_dir:
-            outcome = timer.run("normalise", normalise, plan, str(build_dir), isolate_stages)
-            gate = timer.run("check", check, plan, str(build_dir), isolate_stages)
-            if not gate.passed:
-                summary = runs.blocked_summary(plan, outcome, gate, build_dir, time.perf_counter() - started)
-                _report(summary)
-                raise runs.QualityGateFailed(gate.summary_text())
-            manifest = timer.run(
-                "publish", publish, plan, str(build_dir), outcome, gate, timer.seconds, isolate_stages
-            )
+            _STAGES.close()
+            _STAGES = None
         summary = runs.published_summary(
             plan, outcome, gate, manifest, timer.seconds, time.perf_counter() - started
         )
@@ -223,7 +302,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to wait for another run on CURATED_DIR to finish (default: 3600; 0 = fail at once)",
     )
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ap.add_argument(
+        "--editions",
+        default="all",
+        help="editions to write besides DuckDB and Parquet, comma separated, or 'all' / 'none' "
+        f"(default: all = {','.join(_editions())})",
+    )
     return ap
+
+
+def _editions() -> tuple[str, ...]:
+    from kremlin.editions import ALL_EDITIONS
+
+    return ALL_EDITIONS
+
+
+def parse_editions(value: str) -> list[str]:
+    value = value.strip().lower()
+    if value == "all":
+        return list(_editions())
+    if value in ("", "none"):
+        return []
+    chosen = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = sorted(set(chosen) - set(_editions()))
+    if unknown:
+        raise ValueError(f"unknown edition(s) {', '.join(unknown)}; known: {', '.join(_editions())}")
+    return [e for e in _editions() if e in chosen]
+
+
+def precheck(raw_dir: Path, curated_dir: Path, keep: int, batch_size: int) -> runs.RunPlan:
+    """Plan the run without Prefect (and without Great Expectations): a run with nothing
+    to do ends here, in about the time it takes to list RAW_DIR."""
+    inputs = runs.scan(raw_dir, curated_dir)
+    return runs.plan_run(raw_dir, curated_dir, inputs, keep=keep, batch_size=batch_size)
 
 
 def _exit_on_sigterm(signum, frame) -> None:
@@ -242,6 +353,19 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.raw_dir).is_dir():
         print(f"error: RAW_DIR {args.raw_dir} is not a directory", file=sys.stderr)
         return 2
+    try:
+        editions = parse_editions(args.editions)
+    except ValueError as exc:
+        print(f"error: --editions: {exc}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    plan = precheck(Path(args.raw_dir), Path(args.curated_dir), args.keep, args.batch_size)
+    if plan.unchanged:
+        print(f"nothing new: inputs and code are those of version {plan.parent_version}")
+        print(runs.format_summary(runs.unchanged_summary(plan, time.perf_counter() - started)))
+        return 0
+    if args.runner == "local":
+        start_parsing_early(plan, args.workers)
     flow_fn = pipeline
     api: contextlib.AbstractContextManager = contextlib.nullcontext()
     if args.runner == "dask":
@@ -263,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
                 lock_timeout=args.lock_timeout,
                 progress=not args.no_progress and sys.stderr.isatty(),
                 runner=args.runner,
+                editions=editions,
             )
     except runs.QualityGateFailed as exc:
         print(f"quality gate: publication blocked, latest unchanged\n{exc}", file=sys.stderr)
@@ -270,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     except runs.LockBusyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        _shutdown_parse_pool()
     return 0
 
 

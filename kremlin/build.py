@@ -1,35 +1,72 @@
 """Assemble the curated DuckDB file from the run's files and the parse shards.
 
-All heavy lifting is SQL over the shard Parquet files, so memory stays flat however
-many pages there are; only the compact people index (tags and speaker labels) passes
-through Python for person resolution.
+All heavy lifting is SQL over the shard Parquet files, so memory stays flat however many
+pages there are; only the compact people index (tags and speaker labels) passes through
+Python for person resolution.
 
+A build either starts empty (cold) or from a copy of the parent version's database
+(incremental, when the parent was built by the same code): then only the documents whose
+published file changed are deleted and re-inserted, and only their rows are read from the
+shards and checked row by row. Both ways end with the same tables, because every step
+after the delta (duplicates, quarantine, people, source_files) is recomputed from the
+complete state, and the dataset fingerprint is a function of table content alone.
+
+Order of a build: files → documents (ids, published copy) → delta against the parent →
+new rows staged → row-level quality checks on the staged documents (a document that fails
+one is quarantined: left out, its files rejected with reason ``quality:<check>``) → rows
+inserted → people resolved → ``source_files``.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 import pyarrow as pa
 
 from kremlin import duck
 from kremlin.contract import columns, ddl
+from kremlin.ids import SITE_DOC_ID_SQL
 from kremlin.inventory import InputFile
 from kremlin.persons import DocPeople, KnownPerson, resolve_people
-from schemas.tables import TABLES
+from schemas.tables import QUALITY_REASON_PREFIX, TABLES
 
 DUPLICATE_RULE = """\
-Files that parse to the same `doc_id` are one document. The published copy is a
-page-style text (it carries the site's id) if there is one, else the first by file
-name; the others are `duplicate`, with `duplicate_of` naming the published file."""
+Files that give the same `doc_id` are one document. The published copy is a page-style
+text (it carries the site's id) if there is one, else the first by file name; the others
+are `duplicate`, with `duplicate_of` naming the published file. When the published copy
+fails a row-level quality check, the document is quarantined and all its files are
+rejected with the check's reason."""
 
-_CONTENT_TABLES = ("documents", "paragraphs", "utterances")
+CONTENT_TABLES = ("documents", "paragraphs", "utterances")
+PEOPLE_TABLES = ("persons", "document_persons")
+STAGED = {t: f"staged_{t}" for t in CONTENT_TABLES}
+"""Temp tables holding the rows of the documents new in this build (what row checks see)."""
 # Columns the shards cannot know: the file a document is published from, and the
 # speaker kind, set by person resolution right after the insert.
-_PLACEHOLDERS = {"source_file": "p.source_file", "speaker_kind": "'anonymous'"}
+_PLACEHOLDERS = {"source_file": "n.source_file", "speaker_kind": "'anonymous'", "doc_id": "n.doc_id"}
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    """A staged document that failed a row-level check: it is not published."""
+
+    doc_id: str
+    check: str
+    message: str
+
+
+class RowVerdict(Protocol):
+    quarantine: list[Quarantine]
+
+
+RowChecker = Callable[[duckdb.DuckDBPyConnection], RowVerdict]
+"""Runs the row-level checks on the ``staged_*`` tables of a build connection."""
 
 
 @dataclass(frozen=True)
@@ -38,19 +75,44 @@ class BuildStats:
     published: int
     duplicates: int
     rejected: int
+    quarantined: int
     row_counts: dict[str, int]
+    incremental: bool = False
+    documents_reused: int = 0
+    documents_added: int = 0
+    documents_removed: int = 0
 
 
-def _sql_str(value: str) -> str:
+@dataclass(frozen=True)
+class Delta:
+    """Documents of this build relative to the parent (a changed document is in both lists)."""
+
+    removed: tuple[str, ...]
+    added: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    stats: BuildStats
+    delta: Delta
+    quarantine: list[Quarantine]
+    row_verdict: RowVerdict | None
+
+
+def sql_str(value: str) -> str:
+    """A SQL string literal (the one home of quoting for the build's generated SQL)."""
     return "'" + value.replace("'", "''") + "'"
 
 
 def _inputs_table(inputs: list[InputFile]) -> pa.Table:
     return pa.table(
         {
-            "source_file": [f.source_file for f in inputs],
-            "sha256": [f.sha256 for f in inputs],
+            "source_file": pa.array([f.source_file for f in inputs], pa.string()),
+            "name_hex": pa.array([f.name_hex for f in inputs], pa.string()),
+            "sha256": pa.array([f.sha256 for f in inputs], pa.string()),
             "size_bytes": pa.array([f.size_bytes for f in inputs], pa.int64()),
+            "scan_reason": pa.array([f.reject.reason if f.reject else None for f in inputs], pa.string()),
+            "scan_message": pa.array([f.reject.message if f.reject else None for f in inputs], pa.string()),
         }
     )
 
@@ -60,110 +122,230 @@ def build_database(
     inputs: list[InputFile],
     cache_dir: Path,
     *,
+    parent_db: Path | None = None,
     known_persons: list[KnownPerson] | None = None,
+    row_checker: RowChecker | None = None,
     threads: int | None = None,
-) -> BuildStats:
+) -> BuildResult:
+    """Build ``db_path``: from a copy of ``parent_db`` when given (same code), else from scratch."""
     db_path.unlink(missing_ok=True)
+    if parent_db is not None:
+        shutil.copyfile(parent_db, db_path)
     con = duck.connect(db_path)
     try:
         if threads:
             con.execute(f"SET threads = {int(threads)}")
-        for table in TABLES:
-            con.execute(ddl(table))
+        if parent_db is None:
+            for table in TABLES:
+                con.execute(ddl(table))
         con.register("inputs_arrow", _inputs_table(inputs))
         con.execute("CREATE TEMP TABLE inputs AS SELECT * FROM inputs_arrow")
         con.unregister("inputs_arrow")
         _load_outcomes(con, cache_dir)
+        _assign_documents(con)
+        delta = _apply_delta(con, incremental=parent_db is not None)
+        _stage_rows(con, cache_dir)
+        verdict = row_checker(con) if row_checker else None
+        quarantined = verdict.quarantine if verdict else []
+        _quarantine(con, quarantined)
+        _insert_staged(con)
         _fill_source_files(con)
-        _fill_content(con, cache_dir)
         _resolve_people(con, known_persons or [])
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
         status = dict(con.execute("SELECT status, count(*) FROM source_files GROUP BY status").fetchall())
+        added = con.execute(f"SELECT count(*) FROM {STAGED['documents']}").fetchone()[0]
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    return BuildStats(
+    stats = BuildStats(
         files=len(inputs),
         published=status.get("published", 0),
         duplicates=status.get("duplicate", 0),
         rejected=status.get("rejected", 0),
+        quarantined=len(quarantined),
         row_counts=counts,
+        incremental=parent_db is not None,
+        documents_reused=counts["documents"] - added,
+        documents_added=len(delta.added),
+        documents_removed=len(delta.removed),
     )
+    return BuildResult(stats, delta, quarantined, verdict)
 
 
-def _shard_glob(cache_dir: Path, table: str) -> str:
-    return _sql_str(str(cache_dir / "*" / f"{table}.parquet"))
+def _shard_file(shard: str, table: str) -> str:
+    return f"{shard}/{table}.parquet"
 
 
 def _load_outcomes(con: duckdb.DuckDBPyConnection, cache_dir: Path) -> None:
+    readable = con.execute("SELECT count(*) FROM inputs WHERE sha256 IS NOT NULL").fetchone()[0]
+    if not readable:
+        con.execute(
+            "CREATE TEMP TABLE outcome (sha256 VARCHAR, doc_id VARCHAR, kremlin_id BIGINT, shard VARCHAR, "
+            "reject_reason VARCHAR, reject_stage VARCHAR, reject_message VARCHAR)"
+        )
+        return
+    glob = sql_str(str(cache_dir / "*" / "outcomes.parquet"))
     # A sha256 may sit in two shards (runs that overlapped): take the first shard by name.
     con.execute(
         f"""
         CREATE TEMP TABLE outcome AS
-        SELECT * EXCLUDE (rn) FROM (
+        SELECT sha256, doc_id, kremlin_id, shard, reject_reason, reject_stage, reject_message FROM (
             SELECT o.*, regexp_replace(o.filename, '/[^/]+$', '') AS shard,
                    row_number() OVER (PARTITION BY o.sha256 ORDER BY o.filename) AS rn
-            FROM read_parquet({_shard_glob(cache_dir, "outcomes")}, filename = true) o
+            FROM read_parquet({glob}, filename = true) o
             WHERE o.sha256 IN (SELECT sha256 FROM inputs)
         ) WHERE rn = 1
         """
     )
     missing = con.execute(
-        "SELECT count(*) FROM inputs WHERE sha256 NOT IN (SELECT sha256 FROM outcome)"
+        "SELECT count(*) FROM inputs WHERE sha256 IS NOT NULL AND sha256 NOT IN (SELECT sha256 FROM outcome)"
     ).fetchone()[0]
     if missing:
         raise RuntimeError(f"{missing} input file(s) have no parse result in {cache_dir}")
 
 
-def _fill_source_files(con: duckdb.DuckDBPyConnection) -> None:
+def _assign_documents(con: duckdb.DuckDBPyConnection) -> None:
+    """Each file's document (see kremlin.ids.DOC_ID_RULE) and its published copy."""
+    site_id = SITE_DOC_ID_SQL.format("coalesce(o.kremlin_id, g.site_id)")
     con.execute(
-        """
+        f"""
         CREATE TEMP TABLE file_outcome AS
-        SELECT i.source_file, i.sha256, i.size_bytes, o.doc_id, o.kremlin_id, o.shard,
-               o.reject_reason, o.reject_stage, o.reject_message,
-               CASE WHEN o.doc_id IS NULL THEN NULL ELSE row_number() OVER (
-                   PARTITION BY o.doc_id ORDER BY o.kremlin_id IS NULL, i.source_file) END AS copy_rank
-        FROM inputs i JOIN outcome o USING (sha256)
+        WITH g AS (SELECT doc_id AS identity_id, min(kremlin_id) AS site_id FROM outcome
+                   WHERE doc_id IS NOT NULL GROUP BY doc_id),
+        f AS (
+            SELECT i.source_file, i.name_hex, i.sha256, i.size_bytes, i.scan_reason, i.scan_message,
+                   o.doc_id AS identity_id, o.kremlin_id, o.shard,
+                   o.reject_reason, o.reject_stage, o.reject_message,
+                   CASE WHEN o.doc_id IS NULL THEN NULL
+                        WHEN coalesce(o.kremlin_id, g.site_id) IS NOT NULL THEN {site_id}
+                        ELSE o.doc_id END AS doc_id
+            FROM inputs i LEFT JOIN outcome o USING (sha256) LEFT JOIN g ON g.identity_id = o.doc_id
+        )
+        SELECT *, CASE WHEN doc_id IS NULL THEN NULL ELSE row_number() OVER (
+                   PARTITION BY doc_id ORDER BY kremlin_id IS NULL, source_file) END AS copy_rank
+        FROM f
         """
     )
     con.execute(
-        """
-        CREATE TEMP TABLE published AS
-        SELECT doc_id, source_file, sha256, shard FROM file_outcome WHERE copy_rank = 1
-        """
+        "CREATE TEMP TABLE candidate AS SELECT doc_id, source_file, sha256, shard "
+        "FROM file_outcome WHERE copy_rank = 1"
     )
+
+
+def _apply_delta(con: duckdb.DuckDBPyConnection, *, incremental: bool) -> Delta:
+    """Delete the parent's documents that are gone or changed; leave the new ones to stage.
+
+    A parent document is kept when the same file with the same bytes still publishes it:
+    same code, same bytes, same rows.
+    """
+    if incremental:
+        con.execute(
+            """
+            CREATE TEMP TABLE kept AS
+            SELECT d.doc_id FROM documents d
+            JOIN source_files s ON s.source_file = d.source_file
+            JOIN candidate c ON c.doc_id = d.doc_id AND c.source_file = d.source_file AND c.sha256 = s.sha256
+            """
+        )
+        removed = [
+            r[0]
+            for r in con.execute(
+                "SELECT doc_id FROM documents WHERE doc_id NOT IN (SELECT doc_id FROM kept) ORDER BY doc_id"
+            ).fetchall()
+        ]
+        for table in (*CONTENT_TABLES, "document_persons"):
+            con.execute(f"DELETE FROM {table} WHERE doc_id NOT IN (SELECT doc_id FROM kept)")
+    else:
+        con.execute("CREATE TEMP TABLE kept (doc_id VARCHAR)")
+        removed = []
+    con.execute(
+        "CREATE TEMP TABLE new_docs AS SELECT * FROM candidate WHERE doc_id NOT IN (SELECT doc_id FROM kept)"
+    )
+    added = [r[0] for r in con.execute("SELECT doc_id FROM new_docs ORDER BY doc_id").fetchall()]
+    return Delta(removed=tuple(removed), added=tuple(added))
+
+
+def _stage_rows(con: duckdb.DuckDBPyConnection, cache_dir: Path) -> None:
+    """Rows of the new documents, read from only the shards that hold them."""
+    shards = [r[0] for r in con.execute("SELECT DISTINCT shard FROM new_docs ORDER BY 1").fetchall()]
+    for table in CONTENT_TABLES:
+        cols = [c.name for c in columns(TABLES[table])]
+        keys = [c.name for c in columns(TABLES[table]) if c.pk]
+        select = ", ".join(f"{_PLACEHOLDERS.get(c, 's.' + c)} AS {c}" for c in cols)
+        if not shards:
+            con.execute(f"CREATE TEMP TABLE {STAGED[table]} AS SELECT * FROM {table} LIMIT 0")
+            continue
+        files = "[" + ", ".join(sql_str(_shard_file(s, table)) for s in shards) + "]"
+        con.execute(
+            f"""
+            CREATE TEMP TABLE {STAGED[table]} AS
+            SELECT {select}
+            FROM read_parquet({files}, filename = true) s
+            JOIN new_docs n ON s.sha256 = n.sha256 AND regexp_replace(s.filename, '/[^/]+$', '') = n.shard
+            ORDER BY {", ".join(keys)}
+            """
+        )
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, quarantined: list[Quarantine]) -> None:
+    first: dict[str, Quarantine] = {}
+    for q in quarantined:
+        first.setdefault(q.doc_id, q)  # the first failed check (in suite order) is the reason
+    con.register(
+        "quarantine_arrow",
+        pa.table(
+            {
+                "doc_id": pa.array(list(first), pa.string()),
+                "reason": pa.array([QUALITY_REASON_PREFIX + q.check for q in first.values()], pa.string()),
+                "message": pa.array([q.message for q in first.values()], pa.string()),
+            }
+        ),
+    )
+    con.execute("CREATE TEMP TABLE quarantined AS SELECT * FROM quarantine_arrow")
+    con.unregister("quarantine_arrow")
+    for table in CONTENT_TABLES:
+        con.execute(f"DELETE FROM {STAGED[table]} WHERE doc_id IN (SELECT doc_id FROM quarantined)")
+
+
+def _insert_staged(con: duckdb.DuckDBPyConnection) -> None:
+    for table in CONTENT_TABLES:
+        cols = ", ".join(c.name for c in columns(TABLES[table]))
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {STAGED[table]}")
+
+
+def _fill_source_files(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DELETE FROM source_files")
     con.execute(
         """
         INSERT INTO source_files
-        SELECT f.source_file, f.sha256, f.size_bytes,
-               CASE WHEN f.doc_id IS NULL THEN 'rejected'
+        SELECT f.source_file, f.name_hex, f.sha256, f.size_bytes,
+               CASE WHEN f.doc_id IS NULL OR q.doc_id IS NOT NULL THEN 'rejected'
                     WHEN f.copy_rank = 1 THEN 'published' ELSE 'duplicate' END,
-               f.doc_id, f.reject_reason, f.reject_stage, f.reject_message,
-               CASE WHEN f.copy_rank > 1 THEN p.source_file END
-        FROM file_outcome f LEFT JOIN published p ON f.doc_id = p.doc_id
+               CASE WHEN q.doc_id IS NULL THEN f.doc_id END,
+               coalesce(f.scan_reason, f.reject_reason, q.reason),
+               CASE WHEN f.scan_reason IS NOT NULL THEN 'scan'
+                    WHEN f.reject_reason IS NOT NULL THEN f.reject_stage
+                    WHEN q.doc_id IS NOT NULL THEN 'quality' END,
+               -- Every message starts with its own entry's name.
+               f.source_file || ': ' || coalesce(
+                   f.scan_message, f.reject_message,
+                   CASE WHEN q.doc_id IS NOT NULL AND f.copy_rank > 1
+                        THEN 'same page as ' || c.source_file || ', quarantined: ' || q.message
+                        WHEN q.doc_id IS NOT NULL THEN q.message END),
+               CASE WHEN f.copy_rank > 1 AND q.doc_id IS NULL THEN c.source_file END
+        FROM file_outcome f
+        LEFT JOIN candidate c ON f.doc_id = c.doc_id
+        LEFT JOIN quarantined q ON q.doc_id = f.doc_id
         ORDER BY f.source_file
         """
     )
 
 
-def _fill_content(con: duckdb.DuckDBPyConnection, cache_dir: Path) -> None:
-    for table in _CONTENT_TABLES:
-        cols = [c.name for c in columns(TABLES[table])]
-        keys = [c.name for c in columns(TABLES[table]) if c.pk]
-        select = ", ".join(_PLACEHOLDERS.get(c, f"s.{c}") for c in cols)
-        con.execute(
-            f"""
-            INSERT INTO {table} ({", ".join(cols)})
-            SELECT {select}
-            FROM read_parquet({_shard_glob(cache_dir, table)}, filename = true) s
-            JOIN published p
-              ON s.sha256 = p.sha256 AND regexp_replace(s.filename, '/[^/]+$', '') = p.shard
-            ORDER BY {", ".join("s." + k for k in keys)}
-            """
-        )
-
-
 def _resolve_people(con: duckdb.DuckDBPyConnection, known: list[KnownPerson]) -> None:
+    """People over the whole dataset (cheap: only tags and labels), so an incremental build
+    resolves exactly as a cold one; ids of ``known`` persons are kept."""
+    for table in PEOPLE_TABLES:
+        con.execute(f"DELETE FROM {table}")
     tags = con.execute("SELECT doc_id, person_tags FROM documents ORDER BY doc_id").fetchall()
     speakers: dict[str, list[str]] = defaultdict(list)
     for doc, label in con.execute(
@@ -173,41 +355,29 @@ def _resolve_people(con: duckdb.DuckDBPyConnection, known: list[KnownPerson]) ->
     docs = [DocPeople(doc, tuple(t), tuple(speakers.get(doc, ()))) for doc, t in tags]
     res = resolve_people(docs, known)
 
-    turn_rows: dict[str, list] = defaultdict(list)
+    turn_cols = ("doc_id", "turn_index", "speaker_kind", "speaker_name", "speaker_role", "person_id")
+    turn_rows: dict[str, list] = {k: [] for k in turn_cols}
     mention_rows: dict[str, list] = defaultdict(list)
     for doc in docs:
         for i, (pid, spk) in enumerate(
             zip(res.speaker_ids[doc.doc_id], res.speakers[doc.doc_id], strict=True)
         ):
-            for k, v in (
-                ("doc_id", doc.doc_id),
-                ("turn_index", i),
-                ("speaker_kind", spk.kind),
-                ("speaker_name", spk.name),
-                ("speaker_role", spk.role),
-                ("person_id", pid),
-            ):
+            for k, v in zip(turn_cols, (doc.doc_id, i, spk.kind, spk.name, spk.role, pid), strict=True):
                 turn_rows[k].append(v)
             if spk.kind == "person":
                 _mention(mention_rows, doc.doc_id, pid, doc.speakers[i], "speaker", i)
         for i, (tag, pid) in enumerate(zip(doc.tags, res.tag_ids[doc.doc_id], strict=True)):
             _mention(mention_rows, doc.doc_id, pid, tag, "tag", i)
 
-    con.register(
-        "turn_people",
-        pa.table(
-            turn_rows
-            or {
-                k: []
-                for k in ("doc_id", "turn_index", "speaker_kind", "speaker_name", "speaker_role", "person_id")
-            }
-        ),
-    )
+    con.register("turn_people", pa.table(turn_rows, schema=_TURN_PEOPLE))
+    # Only rows whose people columns change are written (all of them in a cold build).
     con.execute(
         """
         UPDATE utterances u SET speaker_kind = t.speaker_kind, speaker_name = t.speaker_name,
                speaker_role = t.speaker_role, person_id = t.person_id
         FROM turn_people t WHERE u.doc_id = t.doc_id AND u.turn_index = t.turn_index
+          AND (u.speaker_kind IS DISTINCT FROM t.speaker_kind OR u.speaker_name IS DISTINCT FROM t.speaker_name
+               OR u.speaker_role IS DISTINCT FROM t.speaker_role OR u.person_id IS DISTINCT FROM t.person_id)
         """
     )
     con.unregister("turn_people")
@@ -225,6 +395,18 @@ def _resolve_people(con: duckdb.DuckDBPyConnection, known: list[KnownPerson]) ->
             "FROM persons_arrow ORDER BY person_id"
         )
         con.unregister("persons_arrow")
+
+
+_TURN_PEOPLE = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("turn_index", pa.int32()),
+        ("speaker_kind", pa.string()),
+        ("speaker_name", pa.string()),
+        ("speaker_role", pa.string()),
+        ("person_id", pa.string()),
+    ]
+)
 
 
 def _mention(rows: dict[str, list], doc: str, pid: str | None, text: str, source: str, position: int) -> None:

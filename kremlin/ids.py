@@ -8,14 +8,18 @@ from kremlin.textnorm import identity_key
 from schemas.page import ParsedPage
 
 DOC_ID_RULE = """\
-`doc_id = "k" + sha256(key)[:16]`, where `key` joins (with U+001F) the page's identity
-as parsed: the title (case-folded, every white-space and invisible character removed),
-the event date and, for announcement ranges, the end date (ISO), the time line (`HH:MM`
-or empty) and the footer publication date-time (Moscow local, ISO). Only what identifies
-a page enters the key: not the body (a corrected typo keeps the id and shows as a
-changed document in the version diff), not the file name, not the `Direct link` line
-(screen-style texts lack it) and not white space, so the same page in either text style,
-or re-crawled with other spacing, keeps its id."""
+A document is one page of the site. When any copy of the page in RAW_DIR carries the site's
+page id (the `Direct link: en.kremlin.ru/d/<id>` line of page-style texts),
+`doc_id = "k" + sha256("en.kremlin.ru/d/" + id)[:16]`: the page keeps its id when the site
+corrects its title, date or text, and a screen-style copy of the same page (same identity,
+below) in the same RAW_DIR shares it. Otherwise `doc_id = "k" + sha256(key)[:16]`, where
+`key` joins (with U+001F) the page's identity as parsed: the title (case-folded, every
+white-space and invisible character removed), the event date and, for announcement
+ranges, the end date (ISO), the time line (`HH:MM` or empty) and the footer publication
+date-time (Moscow local, ISO). Neither form depends on the body, the file name or white
+space. A screen-style text has no page id, so a page seen only in screen style keeps its
+identity id until a page-style copy of it lands; the two forms cannot agree in general,
+since a title correction of a screen-style text leaves nothing that ties it to the old one."""
 
 _SEP = "\u001f"
 
@@ -30,6 +34,18 @@ def doc_id(page: ParsedPage) -> str:
         page.footer.published_local.isoformat(timespec="minutes"),
     ]
     return "k" + hashlib.sha256(_SEP.join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+SITE_ID_PREFIX = "en.kremlin.ru/d/"
+
+
+SITE_DOC_ID_SQL = "('k' || left(sha256('" + SITE_ID_PREFIX + "' || CAST({} AS VARCHAR)), 16))"
+"""The same rule as ``site_doc_id`` as a DuckDB expression over a BIGINT column (``{}``)."""
+
+
+def site_doc_id(kremlin_id: int) -> str:
+    """doc_id of a page whose site id is known (the rule above)."""
+    return "k" + hashlib.sha256(f"{SITE_ID_PREFIX}{int(kremlin_id)}".encode()).hexdigest()[:16]
 
 
 def content_sha256(payload: str) -> str:

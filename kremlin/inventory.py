@@ -1,107 +1,459 @@
-"""What is in the landing folder, and which code is about to process it."""
+"""What is in the landing folder, and which code is about to process it.
+
+The landing folder is written by crawlers, people and archive tools, so the scan trusts
+nothing in it: every entry is looked at with ``lstat`` before anything is opened, only
+regular files inside RAW_DIR are ever read (a symbolic link only when its target resolves
+inside RAW_DIR), FIFOs, sockets, devices and directories are never opened, and files are
+opened non-blocking and without following links, then checked again with ``fstat``, so
+an entry swapped between the look and the read is refused rather than followed. Every
+entry that is not read still comes back, with the reason, so the accounting stays
+complete. Only the top level is scanned: a sub-folder is an entry of its own (rejected,
+``not_a_regular_file``), so files that would silently stay unpublished are listed.
+
+File names are bytes on Linux and need not be UTF-8, nor free of newlines or control
+characters. ``source_file`` is a display form that any table, log, JSON or terminal can
+hold (undecodable bytes and control characters written as backslash escapes); the raw
+name is kept losslessly in ``name_hex`` whenever the two differ, and the input
+fingerprint is computed over the raw bytes.
+"""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import errno
 import hashlib
 import os
+import stat
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 import schemas
+from kremlin.decode import MAX_BYTES
+from kremlin.layout import RAW_STATE_DIRS
 from schemas.page import PARSER_VERSION
 from schemas.tables import SCHEMA_VERSION
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent
+_REPO_ROOT = _PACKAGE_ROOT.parent
 _READ_CHUNK = 1 << 20
+_SCAN_THREADS = 8
+# A file modified this close to the scan may change again within the same mtime tick:
+# its hash is not remembered (the "racy git" problem).
+_RACY_NS = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class EntryReject:
+    """Why an entry of the landing folder was not read."""
+
+    reason: str
+    message: str
 
 
 @dataclass(frozen=True)
 class InputFile:
-    source_file: str  # relative to RAW_DIR, '/' separated
-    path: str  # absolute
-    sha256: str
+    source_file: str
+    """Display name relative to RAW_DIR: printable, any byte that is not UTF-8 text as an escape."""
+    path: str
+    """Absolute path to open (surrogate-escaped ``str``, as ``os`` returns it)."""
+    sha256: str | None
+    """sha256 of the bytes; None when the entry was not read."""
     size_bytes: int
-    error: str | None = None  # set when the file could not be read
+    name_hex: str | None = None
+    """The raw name bytes in hex, when ``source_file`` is not the name itself."""
+    mtime_ns: int = 0
+    inode: int = 0
+    reject: EntryReject | None = None
+
+    @property
+    def raw_name(self) -> bytes:
+        return bytes.fromhex(self.name_hex) if self.name_hex else self.source_file.encode()
+
+    @property
+    def readable(self) -> bool:
+        return self.reject is None and self.sha256 is not None
+
+    @property
+    def fingerprint_entry(self) -> tuple[str, str]:
+        """(name, content) for the input fingerprint: the raw name losslessly (hex), and the
+        sha256, or for an entry not read its reason and size (so a change still shows)."""
+        content = self.sha256 or f"{self.reject.reason if self.reject else 'unread'}:{self.size_bytes}"
+        return self.raw_name.hex(), content
 
 
-def _hash_file(path: str) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_READ_CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
+# --------------------------------------------------------------------------- names
 
 
-def scan_inputs(raw_dir: Path) -> list[InputFile]:
-    """Every regular file below raw_dir, sorted by relative path, with its sha256.
+def display_name(raw: bytes) -> str:
+    """A printable, lossless-looking form of a file name (lossless with ``name_hex``).
 
-    Nothing is skipped (not even hidden files): every file that lands must end up
-    published, duplicate or rejected. Unreadable files are listed with their error.
+    Valid UTF-8 without control characters is kept as it is; undecodable bytes become
+    ``\\xNN`` and control characters ``\\n``, ``\\t``, ``\\xNN``.
     """
-    raw_dir = Path(raw_dir).resolve()
-    if not raw_dir.is_dir():
-        raise FileNotFoundError(f"RAW_DIR {raw_dir} is not a directory")
+    text = raw.decode("utf-8", errors="backslashreplace")
+    if text.isprintable():
+        return text
     out = []
-    for root, dirs, files in os.walk(raw_dir, followlinks=False):
-        dirs.sort()
-        for name in files:
-            path = os.path.join(root, name)
-            rel = Path(path).relative_to(raw_dir).as_posix()
-            if not os.path.isfile(path):
-                out.append(InputFile(rel, path, hashlib.sha256(b"").hexdigest(), 0, "not a regular file"))
-                continue
+    for ch in text:
+        if ch.isprintable():
+            out.append(ch)
+        elif ch in "\n\t\r":
+            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[ch])
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return "".join(out)
+
+
+def _entry(raw: bytes, path: str, **kw) -> InputFile:
+    shown = display_name(raw)
+    return InputFile(shown, path, name_hex=None if shown.encode() == raw else raw.hex(), **kw)
+
+
+# --------------------------------------------------------------------------- hash cache
+
+
+@dataclass(frozen=True)
+class _Seen:
+    size: int
+    mtime_ns: int
+    inode: int
+    sha256: str
+
+
+class HashCache:
+    """(raw name, size, mtime_ns, inode) → sha256 of the previous scan, in one Parquet file.
+
+    A file whose size, mtime or inode changed is hashed again; so is one modified within
+    two seconds of the scan that recorded it.
+    """
+
+    SCHEMA = pa.schema(
+        [
+            ("name", pa.binary()),
+            ("size", pa.int64()),
+            ("mtime_ns", pa.int64()),
+            ("inode", pa.int64()),
+            ("sha256", pa.string()),
+        ]
+    )
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._old: dict[bytes, _Seen] = {}
+        if path is not None and path.is_file():
             try:
-                sha, size = _hash_file(path)
-            except OSError as exc:
-                out.append(InputFile(rel, path, hashlib.sha256(rel.encode()).hexdigest(), 0, str(exc)))
-                continue
-            out.append(InputFile(rel, path, sha, size))
-    out.sort(key=lambda f: f.source_file)
+                cols = pq.read_table(path).to_pydict()
+                self._old = {
+                    n: _Seen(s, m, i, h)
+                    for n, s, m, i, h in zip(
+                        cols["name"],
+                        cols["size"],
+                        cols["mtime_ns"],
+                        cols["inode"],
+                        cols["sha256"],
+                        strict=True,
+                    )
+                }
+            except (OSError, KeyError, pa.ArrowException):
+                self._old = {}  # a damaged cache only costs a re-hash
+        self.hits = 0
+
+    def lookup(self, name: bytes, st: os.stat_result) -> str | None:
+        seen = self._old.get(name)
+        if seen and (seen.size, seen.mtime_ns, seen.inode) == (st.st_size, st.st_mtime_ns, st.st_ino):
+            self.hits += 1
+            return seen.sha256
+        return None
+
+    def save(self, files: list[InputFile], scan_started_ns: int) -> None:
+        if self.path is None:
+            return
+        keep = [
+            f
+            for f in files
+            if f.readable and f.mtime_ns < scan_started_ns - _RACY_NS and f.sha256 is not None
+        ]
+        table = pa.table(
+            {
+                "name": [f.raw_name for f in keep],
+                "size": [f.size_bytes for f in keep],
+                "mtime_ns": [f.mtime_ns for f in keep],
+                "inode": [f.inode for f in keep],
+                "sha256": [f.sha256 for f in keep],
+            },
+            schema=self.SCHEMA,
+        )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        pq.write_table(table, tmp)
+        os.replace(tmp, self.path)
+
+
+# --------------------------------------------------------------------------- scanning
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISFIFO, "FIFO (named pipe)"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+    ):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def _hash_fd(fd: int) -> str:
+    h = hashlib.sha256()
+    while chunk := os.read(fd, _READ_CHUNK):
+        h.update(chunk)
+    return h.hexdigest()
+
+
+def _not_read(raw: bytes, path: str, reason: str, message: str, size: int = 0) -> InputFile:
+    return _entry(raw, path, sha256=None, size_bytes=size, reject=EntryReject(reason, message))
+
+
+def _read_entry(raw: bytes, path: str, real: str, seen: os.stat_result, cache: HashCache) -> InputFile:
+    """Hash a regular file (``real``: the path to open, a link's resolved target or the entry;
+    ``seen``: its ``lstat``). A known (size, mtime, inode) reuses the previous hash unopened."""
+    if seen.st_size > MAX_BYTES:
+        return _not_read(
+            raw,
+            path,
+            "too_large",
+            f"{seen.st_size} bytes is over the {MAX_BYTES} byte limit for one page: not read",
+            size=seen.st_size,
+        )
+    keep = {"size_bytes": seen.st_size, "mtime_ns": seen.st_mtime_ns, "inode": seen.st_ino}
+    if sha := cache.lookup(raw, seen):
+        return _entry(raw, real, sha256=sha, **keep)
+    return _entry(raw, real, sha256=None, **keep)
+
+
+def _hashed(entry: InputFile) -> InputFile:
+    """The entry with its sha256, read without following links; refused if it changed since ``lstat``."""
+
+    def refuse(reason: str, message: str) -> InputFile:
+        return dataclasses.replace(
+            entry, reject=EntryReject(reason, message), size_bytes=0, mtime_ns=0, inode=0
+        )
+
+    try:
+        fd = os.open(entry.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return refuse("not_a_regular_file", "the entry changed into a link while scanning: not read")
+        return refuse("unreadable", f"cannot open: {exc.strerror or exc}")
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_ino != entry.inode or st.st_size > MAX_BYTES:
+            return refuse("not_a_regular_file", "the entry changed while scanning: not read")
+        return dataclasses.replace(entry, sha256=_hash_fd(fd), size_bytes=st.st_size, mtime_ns=st.st_mtime_ns)
+    except OSError as exc:
+        return refuse("unreadable", f"read error: {exc.strerror or exc}")
+    finally:
+        os.close(fd)
+
+
+class EntryChanged(OSError):
+    """The entry is no longer the regular file with the bytes the scan saw."""
+
+
+def read_entry(path: str, sha256: str) -> bytes:
+    """The bytes of a scanned file, opened as the scan opened it (non-blocking, no links
+    followed, regular files of at most MAX_BYTES only); raises EntryChanged when they are no
+    longer the bytes the scan hashed, so rows are never cached under another file's hash."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
+            raise EntryChanged(f"no longer a regular file of at most {MAX_BYTES} bytes")
+        chunks = []
+        while chunk := os.read(fd, _READ_CHUNK):
+            chunks.append(chunk)
+            if sum(map(len, chunks)) > MAX_BYTES:
+                raise EntryChanged("grew past the size limit while being read")
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise EntryChanged("its bytes changed after the scan")
+    return data
+
+
+def _inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _scan_entry(raw: bytes, path: str, root_real: str, cache: HashCache) -> InputFile:
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        return _not_read(raw, path, "unreadable", f"vanished while scanning: {exc.strerror or exc}")
+    if stat.S_ISREG(st.st_mode):
+        return _read_entry(raw, path, path, st, cache)
+    if not stat.S_ISLNK(st.st_mode):
+        hint = "; sub-folders are not scanned" if stat.S_ISDIR(st.st_mode) else ""
+        return _not_read(
+            raw, path, "not_a_regular_file", f"{_kind(st.st_mode)}, not a regular file{hint}: not read"
+        )
+    try:
+        real = os.path.realpath(path, strict=True)
+    except FileNotFoundError:
+        return _not_read(raw, path, "broken_link", "symbolic link whose target does not exist: not followed")
+    except OSError as exc:
+        return _not_read(
+            raw, path, "broken_link", f"symbolic link that cannot be resolved ({exc.strerror}): not followed"
+        )
+    # The target's path is not quoted: it lies outside what the dataset may reveal.
+    if not _inside(real, root_real):
+        return _not_read(
+            raw, path, "outside_landing_folder", "symbolic link to a target outside RAW_DIR: not followed"
+        )
+    try:
+        target = os.stat(real, follow_symlinks=False)
+    except OSError as exc:
+        return _not_read(raw, path, "broken_link", f"symbolic link target vanished: {exc.strerror or exc}")
+    if not stat.S_ISREG(target.st_mode):
+        return _not_read(
+            raw,
+            path,
+            "not_a_regular_file",
+            f"symbolic link to a {_kind(target.st_mode)} in RAW_DIR: not read",
+        )
+    return _read_entry(raw, path, real, target, cache)
+
+
+def scan_inputs(raw_dir: Path, *, hash_cache: Path | None = None) -> list[InputFile]:
+    """Every top-level entry of raw_dir (but the fetcher's own state folders), sorted by
+    raw name, hashed when it is a readable regular file.
+
+    Nothing else is skipped (not even hidden files): every entry must end up published,
+    duplicate or rejected. ``hash_cache`` (a file path) remembers hashes between scans.
+    """
+    root = os.path.realpath(os.fspath(raw_dir))
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"RAW_DIR {raw_dir} is not a directory")
+    started = time.time_ns()
+    cache = HashCache(hash_cache)
+    root_b = os.fsencode(root)
+    with os.scandir(root_b) as it:
+        names = sorted(e.name for e in it if e.name.decode("utf-8", "replace") not in RAW_STATE_DIRS)
+
+    out = [_scan_entry(raw, os.fsdecode(os.path.join(root_b, raw)), root, cache) for raw in names]
+    todo = [k for k, f in enumerate(out) if f.reject is None and f.sha256 is None]
+    # Reading and hashing release the GIL: threads overlap the many small file reads.
+    with ThreadPoolExecutor(max_workers=_SCAN_THREADS) as pool:
+        for k, hashed in zip(todo, pool.map(_hashed, [out[k] for k in todo]), strict=True):
+            out[k] = hashed
+    cache.save(out, started)
     return out
 
 
-# The modules whose code decides what a file parses to: they key the parse cache.
-_PARSE_MODULES = (
-    "kremlin/parser",
-    "kremlin/decode.py",
-    "kremlin/textnorm.py",
-    "kremlin/records.py",
-    "kremlin/ids.py",
-    "kremlin/instants.py",
-    "kremlin/placenorm.py",
-    "kremlin/shards.py",
-    "kremlin/contract.py",
-    "schemas",
-)
+# --------------------------------------------------------------------------- code fingerprints
 
 
-def _source_files(only: tuple[str, ...] | None = None) -> list[Path]:
+def _module_file(module: str) -> Path | None:
+    parts = module.split(".")
+    base = _REPO_ROOT.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """Project modules a source file imports (absolute and relative), parent packages included."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names = [base] + [f"{base}.{a.name}" for a in node.names]
+        for name in names:
+            parts = name.split(".")
+            for k in range(1, len(parts) + 1):
+                found.add(".".join(parts[:k]))
+    return {m for m in found if m.split(".")[0] in ("kremlin", "schemas")}
+
+
+def _package_data(pkg: Path) -> list[Path]:
+    """Data files of a package: its non-Python files and whole data sub-folders (no
+    ``__init__.py``); sub-packages and modules count only when imported."""
+    out = []
+    for p in pkg.iterdir():
+        if p.is_file() and p.suffix not in (".py", ".pyc"):
+            out.append(p)
+        elif p.is_dir() and p.name != "__pycache__" and not (p / "__init__.py").exists():
+            out.extend(q for q in p.rglob("*") if q.is_file() and q.suffix != ".pyc")
+    return out
+
+
+def import_closure(*roots: str) -> list[Path]:
+    """Source files of the project modules reachable by imports from ``roots``, plus every
+    data file (lexicons, models) in the directories of the packages reached."""
+    seen: set[str] = set()
+    todo = list(roots)
+    files: set[Path] = set()
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = _module_file(module)
+        if path is None:
+            namespace = _REPO_ROOT.joinpath(*module.split("."))
+            if namespace.is_dir():  # a package without __init__.py still carries its data
+                files.update(_package_data(namespace))
+            continue
+        files.add(path)
+        if path.name == "__init__.py":
+            files.update(_package_data(path.parent))
+        todo.extend(_imports(path, module) - seen)
+    return sorted(files)
+
+
+def _package_files() -> list[Path]:
     roots = [_PACKAGE_ROOT, Path(schemas.__file__).resolve().parent]
-    files = sorted(p for root in roots for p in root.rglob("*.py") if "__pycache__" not in p.parts)
-    if only is None:
-        return files
-    return [p for p in files if any(_rel(p).startswith(prefix) for prefix in only)]
-
-
-def _rel(path: Path) -> str:
-    return path.relative_to(_PACKAGE_ROOT.parent).as_posix()
+    return sorted(
+        p
+        for root in roots
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    )
 
 
 def _fingerprint(files: list[Path]) -> str:
     h = hashlib.sha256(f"{PARSER_VERSION}|{SCHEMA_VERSION}".encode())
     for path in files:
-        h.update(_rel(path).encode() + b"\0" + path.read_bytes() + b"\0")
+        h.update(path.relative_to(_REPO_ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
 
 def parser_fingerprint() -> str:
-    """Over the code that turns a file into rows: a change there re-parses every file."""
-    return _fingerprint(_source_files(_PARSE_MODULES))
+    """Over what turns a file into shard rows: every module ``kremlin.shards`` imports,
+    directly or not, and the data files of their packages. Derived from the imports, so
+    it cannot miss a module the parser starts to use."""
+    return _fingerprint(import_closure("kremlin.shards"))
 
 
 def code_fingerprint() -> str:
-    """Over all domain code and contracts: with the input fingerprint it decides whether
-    a run would produce anything new."""
-    return _fingerprint(_source_files())
+    """Over every file of the domain packages and contracts: with the input fingerprint
+    it decides whether a run would produce anything new."""
+    return _fingerprint(_package_files())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +21,12 @@ from typing import Any
 import duckdb
 
 from kremlin.analyst import enrich_database, export_parquet, write_dataset_card
-from kremlin.build import BuildStats, build_database, known_persons_from
+from kremlin.build import BuildStats, Delta, Quarantine, build_database, known_persons_from
 from kremlin.inventory import InputFile, code_fingerprint, parser_fingerprint, scan_inputs
 from kremlin.shards import ShardJob
 from kremlin.versions import (
     DB_FILENAME,
+    VERSIONS,
     CuratedLock,
     LockBusyError,
     apply_retention,
@@ -43,6 +45,7 @@ from schemas.tables import SCHEMA_VERSION
 
 DEFAULT_BATCH_SIZE = 400
 CACHE = ".cache"
+HASH_CACHE = "hashes.parquet"
 _MAX_LISTED_REJECTS = 1000
 
 __all__ = ["LockBusyError", "QualityGateFailed", "RunPlan", "plan_run"]
@@ -61,8 +64,11 @@ def locked(curated_dir: Path, *, timeout: float) -> Iterator[None]:
         yield
 
 
-def scan(raw_dir: Path) -> list[InputFile]:
-    return scan_inputs(raw_dir)
+def scan(raw_dir: Path, curated_dir: Path | None = None) -> list[InputFile]:
+    """The landing folder's entries; with ``curated_dir``, hashes of unchanged files are
+    taken from the previous scan (kept in CURATED_DIR/.cache/)."""
+    cache = curated_dir / CACHE / HASH_CACHE if curated_dir is not None else None
+    return scan_inputs(raw_dir, hash_cache=cache)
 
 
 @dataclass
@@ -82,6 +88,12 @@ class RunPlan:
     created_at: dt.datetime
     version_id: str
     unchanged: bool
+    parent_reusable: bool = False
+    """The parent was built by this very code: the build starts from a copy of its database."""
+
+    @property
+    def parent_dir(self) -> Path | None:
+        return self.curated_dir / VERSIONS / self.parent_version if self.parent_version else None
 
     @property
     def files_to_parse(self) -> int:
@@ -113,22 +125,23 @@ def plan_run(
     keep: int = 10,
     batch_size: int = DEFAULT_BATCH_SIZE,
     now: dt.datetime | None = None,
+    parsing: frozenset[str] = frozenset(),
 ) -> RunPlan:
-    fp = input_fingerprint((f.source_file, f.sha256) for f in inputs)
+    """What a run has to do. ``parsing``: sha256s whose parse was already started for this
+    run (they count as to be parsed, so the run's batches and figures include them)."""
+    fp = input_fingerprint(f.fingerprint_entry for f in inputs)
     code_fp = code_fingerprint()
     parser_fp = parser_fingerprint()
     parent = latest_version(curated_dir)
     manifest = read_manifest(curated_dir) if parent else None
-    unchanged = bool(
-        manifest
-        and manifest.get("input_fingerprint") == fp
-        and (manifest.get("code_version") or {}).get("code_fingerprint") == code_fp
-    )
+    same_code = bool(manifest and (manifest.get("code_version") or {}).get("code_fingerprint") == code_fp)
+    unchanged = same_code and manifest.get("input_fingerprint") == fp
+    reusable = same_code and manifest.get("schema_version") == SCHEMA_VERSION
     cache_dir = curated_dir / CACHE / f"parse-{parser_fp[:16]}"
     cached = set() if unchanged else cached_shas(cache_dir)
     to_parse: dict[str, str] = {}
     for f in inputs:
-        if f.sha256 not in cached:
+        if f.readable and (f.sha256 not in cached or f.sha256 in parsing):
             to_parse.setdefault(f.sha256, f.path)
     created = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     return RunPlan(
@@ -147,7 +160,17 @@ def plan_run(
         created_at=created,
         version_id=make_version_id(created, fp),
         unchanged=unchanged,
+        parent_reusable=reusable and not unchanged,
     )
+
+
+def warm_up() -> None:
+    """Import what the heavy stages use, in the stage worker while the parse runs."""
+    import great_expectations  # noqa: F401  (3 s of imports, better spent now)
+
+    import kremlin.diff  # noqa: F401
+    import kremlin.editions  # noqa: F401
+    import kremlin.quality  # noqa: F401
 
 
 @contextlib.contextmanager
@@ -160,14 +183,34 @@ def staging(plan: RunPlan) -> Iterator[Path]:
 @dataclass(frozen=True)
 class BuildOutcome:
     stats: BuildStats
+    delta: Delta
+    quarantine: list[Quarantine]
+    row_outcome: Any = None
+    """kremlin.quality.RowCheckOutcome of the row-level checks (None when nothing was new)."""
     lineage: dict[str, Any] = field(default_factory=dict)
 
 
-def build(plan: RunPlan, build_dir: Path) -> BuildOutcome:
+def build(plan: RunPlan, build_dir: Path, *, today: dt.date | None = None) -> BuildOutcome:
+    """Assemble the release database, running the row-level checks on the new documents."""
+    from kremlin.quality import check_staged
+
     db = build_dir / DB_FILENAME
-    previous_db = plan.curated_dir / "latest" / DB_FILENAME if plan.parent_version else None
-    stats = build_database(db, plan.inputs, plan.cache_dir, known_persons=known_persons_from(previous_db))
-    return BuildOutcome(stats=stats, lineage=_lineage(db, plan))
+    previous_db = plan.parent_dir / DB_FILENAME if plan.parent_dir else None
+    result = build_database(
+        db,
+        plan.inputs,
+        plan.cache_dir,
+        parent_db=previous_db if plan.parent_reusable else None,
+        known_persons=known_persons_from(previous_db),
+        row_checker=lambda con: check_staged(con, today=today),
+    )
+    return BuildOutcome(
+        stats=result.stats,
+        delta=result.delta,
+        quarantine=result.quarantine,
+        row_outcome=result.row_verdict,
+        lineage=_lineage(db, plan),
+    )
 
 
 def _lineage(db: Path, plan: RunPlan) -> dict[str, Any]:
@@ -183,8 +226,8 @@ def _lineage(db: Path, plan: RunPlan) -> dict[str, Any]:
             ).fetchall()
         )
         rejects = con.execute(
-            "SELECT source_file, reject_reason, reject_stage FROM source_files WHERE status = 'rejected' "
-            f"ORDER BY source_file LIMIT {_MAX_LISTED_REJECTS}"
+            "SELECT source_file, reject_reason, reject_stage, reject_message FROM source_files "
+            f"WHERE status = 'rejected' ORDER BY source_file LIMIT {_MAX_LISTED_REJECTS}"
         ).fetchall()
     finally:
         con.close()
@@ -194,24 +237,59 @@ def _lineage(db: Path, plan: RunPlan) -> dict[str, Any]:
         "files_from_cache": sum(1 for f in plan.inputs if f.sha256 not in parsed_now),
         "by_status": by_status,
         "rejected_by_reason": by_reason,
-        "rejected_files": [{"source_file": f, "reason": r, "stage": s} for f, r, s in rejects],
+        "rejected_files": [
+            {"source_file": f, "reason": r, "stage": s, "message": m} for f, r, s, m in rejects
+        ],
     }
 
 
-def check(plan: RunPlan, build_dir: Path, *, today: dt.date | None = None):
+def check(plan: RunPlan, build_dir: Path, outcome: BuildOutcome, *, today: dt.date | None = None):
     from kremlin.quality import run_quality_gate
 
     previous = (plan.parent_manifest or {}).get("row_counts")
     return run_quality_gate(
-        build_dir / DB_FILENAME, out_dir=build_dir / "quality", previous_row_counts=previous, today=today
+        build_dir / DB_FILENAME,
+        out_dir=build_dir / "quality",
+        previous_row_counts=previous,
+        today=today,
+        row_outcome=outcome.row_outcome,
     )
 
 
-def publish(plan: RunPlan, build_dir: Path, outcome: BuildOutcome, gate, timings: dict[str, float]) -> dict:
+def publish(
+    plan: RunPlan,
+    build_dir: Path,
+    outcome: BuildOutcome,
+    gate,
+    timings: dict[str, float],
+    editions: tuple[str, ...] | None = None,
+) -> dict:
+    """Enrich, export and describe the checked build, then make it the new ``latest``.
+
+    With a reusable parent, the full-text index, the Parquet files and the SQLite edition
+    are updated from the parent's by the delta; the diff against the parent is SQL."""
+    from kremlin.analyst import SearchDelta
+    from kremlin.diff import diff_databases
+    from kremlin.editions import ALL_EDITIONS, write_editions
+
     db = build_dir / DB_FILENAME
-    fingerprint = dataset_fingerprint(db)  # over the contract tables, before enrichment adds indexes
-    enrich_database(db)
-    parquet = export_parquet(db, build_dir / "parquet")
+    spent: dict[str, float] = {}
+
+    def step(name: str, fn, *args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent[name] = round(time.perf_counter() - t0, 3)
+
+    parent = plan.parent_dir if plan.parent_reusable else None
+    delta = outcome.delta if parent else None
+    fingerprint = step("fingerprint", dataset_fingerprint, db)  # contract tables only, before indexes
+    search_delta = SearchDelta(delta.removed, delta.added) if delta else None
+    step("search_index", enrich_database, db, search_delta)
+    parquet = step("parquet", export_parquet, db, build_dir / "parquet")
+    parent_db = plan.parent_dir / DB_FILENAME if plan.parent_dir else None
+    changes = step("diff", diff_databases, parent_db, db) if parent_db and parent_db.is_file() else None
     cv = code_version(parser_version=plan.parser_fingerprint[:16])
     cv["code_fingerprint"] = plan.code_fingerprint
     manifest = build_manifest(
@@ -228,6 +306,10 @@ def publish(plan: RunPlan, build_dir: Path, outcome: BuildOutcome, gate, timings
             "checks": len(gate.checks),
             "failed_critical": [c.name for c in gate.critical_failures],
             "failed_warning": [c.name for c in gate.warnings],
+            "quarantined": [
+                {"source_file": q.source_file, "reason": q.reason, "message": q.message}
+                for q in gate.quarantined
+            ],
             "report": "quality/report.html",
             "results": "quality/validation.json",
         },
@@ -235,8 +317,23 @@ def publish(plan: RunPlan, build_dir: Path, outcome: BuildOutcome, gate, timings
         dataset_fingerprint=fingerprint,
     )
     manifest["parquet"] = parquet
-    manifest["timings_seconds"] = dict(timings)
-    write_dataset_card(build_dir, manifest)
+    manifest["build"] = {
+        "incremental": outcome.stats.incremental,
+        "documents_reused": outcome.stats.documents_reused,
+        "documents_added": outcome.stats.documents_added,
+        "documents_removed": outcome.stats.documents_removed,
+    }
+    if changes is not None:
+        manifest["changes"] = {
+            kind: sum(1 for c in changes if c.change == kind) for kind in ("added", "removed", "changed")
+        }
+    chosen = tuple(ALL_EDITIONS if editions is None else editions)
+    results = write_editions(build_dir, manifest, parent_dir=parent, changes=changes, editions=chosen)
+    spent.update({f"edition:{name}": r.seconds for name, r in results.items()})
+    if "card" not in chosen:
+        write_dataset_card(build_dir, manifest)
+    manifest["editions"] = {name: [p.name for p in r.files] for name, r in results.items()}
+    manifest["timings_seconds"] = {**timings, **{f"publish:{k}": v for k, v in spent.items()}}
     write_manifest(build_dir, manifest)
     publish_version(plan.curated_dir, build_dir, plan.version_id)
     manifest["removed_versions"] = apply_retention(

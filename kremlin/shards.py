@@ -23,11 +23,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from kremlin.contract import arrow_schema
 from kremlin.decode import decode_page
+from kremlin.inventory import EntryChanged, read_entry
 from kremlin.parser.page import parse_page
 from kremlin.records import page_rows
 from schemas.page import Reject
 from schemas.tables import DocumentRow, ParagraphRow, UtteranceRow
 
+# Parser messages quote at most a short excerpt; this bounds the rest of the text.
+MAX_MESSAGE = 300
 SHARD_TABLES = ("outcomes", "documents", "paragraphs", "utterances")
 
 OUTCOME_SCHEMA = pa.schema(
@@ -87,19 +90,24 @@ class ShardSummary:
     rejected: int
 
 
-def _validation_message(path: str, exc: ValidationError) -> str:
+def _validation_message(exc: ValidationError) -> str:
+    # err["msg"] names the rule, not the value: no text of the file gets into the message.
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
-    return f"{os.path.basename(path)}: {exc.title}.{loc}: {err['msg']} ({exc.error_count()} error(s))"
+    return f"{exc.title}.{loc}: {err['msg']} ({exc.error_count()} error(s))"
 
 
 def parse_file(sha: str, path: str) -> tuple[dict, dict | None, list[dict], list[dict]]:
-    """One file → (outcome, document row | None, paragraph rows, utterance rows). Never raises."""
+    """One file → (outcome, document row | None, paragraph rows, utterance rows). Never raises.
+
+    Messages never name the file (shards are keyed by content: one parse serves every file
+    with these bytes); the build prefixes each with the name of its own entry."""
     outcome = {"sha256": sha, "doc_id": None, "kremlin_id": None, "encoding": None}
     try:
-        data = Path(path).read_bytes()
+        data = read_entry(path, sha)
     except OSError as exc:
-        return {**outcome, **_reject("unreadable", "read", f"{type(exc).__name__}: {exc}")}, None, [], []
+        detail = str(exc) if isinstance(exc, EntryChanged) else (exc.strerror or type(exc).__name__)
+        return {**outcome, **_reject("unreadable", "read", f"cannot read: {detail}")}, None, [], []
     decoded = decode_page(data)
     if isinstance(decoded, Reject):
         return {**outcome, **_reject(decoded.reason, decoded.stage, decoded.message)}, None, [], []
@@ -123,7 +131,7 @@ def parse_file(sha: str, path: str) -> tuple[dict, dict | None, list[dict], list
         _UTT_CHECK.validate_python([{**u, **_PEOPLE_PLACEHOLDER} for u in utterances])
     except ValidationError as exc:
         return (
-            {**outcome, **_reject("invalid_record", "validate", _validation_message(path, exc))},
+            {**outcome, **_reject("invalid_record", "validate", _validation_message(exc))},
             None,
             [],
             [],
@@ -134,7 +142,7 @@ def parse_file(sha: str, path: str) -> tuple[dict, dict | None, list[dict], list
 
 
 def _reject(reason: str, stage: str, message: str) -> dict:
-    return {"reject_reason": reason, "reject_stage": stage, "reject_message": message[:2000]}
+    return {"reject_reason": reason, "reject_stage": stage, "reject_message": message[:MAX_MESSAGE]}
 
 
 def _with_sha(rows: Iterable[dict], sha: str) -> list[dict]:

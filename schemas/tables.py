@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 RejectReason = Literal[
     "empty",
@@ -29,7 +29,13 @@ RejectReason = Literal[
     "too_large",
     "unreadable",
     "invalid_record",
+    "not_a_regular_file",
+    "outside_landing_folder",
+    "broken_link",
 ]
+QUALITY_REASON_PREFIX = "quality:"
+"""A document that failed a row-level quality check: its files are rejected with reason
+``quality:<check name>`` (see kremlin.quality.suites.row_checks for the names)."""
 FileStatus = Literal["published", "duplicate", "rejected"]
 MentionSource = Literal["tag", "speaker"]
 SpeakerKind = Literal["person", "anonymous", "heading"]
@@ -54,13 +60,13 @@ class DocumentRow(_Row):
     """One published event page."""
 
     doc_id: str = col(
-        "Stable document id: 'k' + 16 hex digits of sha256 over the page's identity "
-        "(normalised title, date line, time line and publication date). Same page, same id, "
-        "in either text style and after white-space-only re-crawls.",
+        "Stable document id: 'k' + 16 hex digits of sha256 over the site's page id when a copy "
+        "of the page carries it (Direct link), else over the page's identity (normalised title, "
+        "dates, time line and publication date). See the doc_id rule in the data dictionary.",
         pk=True,
     )
     kremlin_id: int | None = col(
-        "en.kremlin.ru page id, from the 'Direct link' line when the text has one.",
+        "en.kremlin.ru page id, from the 'Direct link' line of a copy of the page, when one has it.",
         sql="BIGINT",
     )
     source_url: str | None = col("Page URL, when kremlin_id is known.")
@@ -153,14 +159,29 @@ class DocumentPersonRow(_Row):
 class SourceFileRow(_Row):
     """One row per input file, always: published, duplicate or rejected."""
 
-    source_file: str = col("File path relative to RAW_DIR.", pk=True)
-    sha256: str = col("sha256 of the file bytes.")
+    source_file: str = col(
+        "Entry name in RAW_DIR as displayed: a name that is not valid UTF-8 or holds control "
+        "characters has those bytes written as backslash escapes (\\xNN, \\n, \\t).",
+        pk=True,
+    )
+    name_hex: str | None = col(
+        "The entry's raw name bytes in hex when source_file is not the name itself (else NULL): lossless."
+    )
+    sha256: str | None = col("sha256 of the file bytes; NULL for an entry that was not read.")
     size_bytes: int = col("File size in bytes.", sql="BIGINT")
     status: FileStatus = col("'published', 'duplicate' (same doc_id as a published file) or 'rejected'.")
     doc_id: str | None = col("Document the file gave (published or duplicate), else NULL.")
-    reject_reason: RejectReason | None = col("Reason code when rejected.")
-    reject_stage: str | None = col("Stage that rejected the file ('decode', 'parse', 'validate').")
-    reject_message: str | None = col("Human-readable error message when rejected.")
+    reject_reason: str | None = col(
+        "Reason code when rejected: a scan, decode or parse reason (empty, not_text, not_a_page, "
+        "no_title, no_date, invalid_date, truncated, too_large, unreadable, invalid_record, "
+        "not_a_regular_file, outside_landing_folder, broken_link), or 'quality:<check>' when the "
+        "document failed a row-level quality check and was quarantined."
+    )
+    reject_stage: str | None = col("Stage that rejected the file ('scan', 'decode', 'parse', 'validate', 'quality').")
+    reject_message: str | None = col(
+        "What was wrong, naming the entry: for quality rejects the check and the observed value. "
+        "Quotes at most a short excerpt of the file, never anything outside RAW_DIR."
+    )
     duplicate_of: str | None = col("source_file of the published copy, for duplicates.")
 
 

@@ -1,12 +1,15 @@
-"""Parse and build without an orchestrator: for tests that only need the DuckDB file."""
+"""Parse, build, check and publish without an orchestrator: the flow's stages, in order."""
 
 from __future__ import annotations
 
+import datetime as dt
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from kremlin import runs
 from kremlin.build import BuildStats, build_database
+from kremlin.inventory import scan_inputs
 from kremlin.runs import RunPlan, plan_run
 from kremlin.shards import write_shard
 
@@ -18,11 +21,7 @@ class Built:
     stats: BuildStats
 
 
-def parse_and_build(raw_dir: Path, work_dir: Path, *, workers: int = 1) -> Built:
-    from kremlin.inventory import scan_inputs
-
-    inputs = scan_inputs(raw_dir)
-    plan = plan_run(raw_dir, work_dir, inputs)
+def _parse(plan: RunPlan, workers: int) -> None:
     plan.cache_dir.mkdir(parents=True, exist_ok=True)
     jobs = plan.shard_jobs()
     if workers > 1 and len(jobs) > 1:
@@ -31,5 +30,36 @@ def parse_and_build(raw_dir: Path, work_dir: Path, *, workers: int = 1) -> Built
     else:
         for job in jobs:
             write_shard(job, plan.cache_dir)
+
+
+def parse_and_build(raw_dir: Path, work_dir: Path, *, workers: int = 1) -> Built:
+    """Only the DuckDB tables (no row checks, no publication): for parser and build tests."""
+    inputs = scan_inputs(raw_dir)
+    plan = plan_run(raw_dir, work_dir, inputs)
+    _parse(plan, workers)
     db = work_dir / "kremlin.duckdb"
-    return Built(plan, db, build_database(db, inputs, plan.cache_dir))
+    return Built(plan, db, build_database(db, inputs, plan.cache_dir).stats)
+
+
+def publish_run(
+    raw_dir: Path,
+    curated_dir: Path,
+    *,
+    workers: int = 1,
+    today: dt.date | None = None,
+    editions: tuple[str, ...] | None = (),
+) -> dict:
+    """One whole pipeline run as the flow does it (scan, plan, parse, build with row checks,
+    gate, publish); returns the run summary. Raises runs.QualityGateFailed when blocked."""
+    with runs.locked(curated_dir, timeout=60):
+        plan = runs.plan_run(raw_dir, curated_dir, runs.scan(raw_dir, curated_dir))
+        if plan.unchanged:
+            return runs.unchanged_summary(plan, 0.0)
+        _parse(plan, workers)
+        with runs.staging(plan) as build_dir:
+            outcome = runs.build(plan, build_dir, today=today)
+            gate = runs.check(plan, build_dir, outcome, today=today)
+            if not gate.passed:
+                raise runs.QualityGateFailed(gate.summary_text())
+            manifest = runs.publish(plan, build_dir, outcome, gate, {}, editions)
+        return runs.published_summary(plan, outcome, gate, manifest, {}, 0.0)

@@ -1,8 +1,10 @@
-"""Run the expectation suites on a curated DuckDB file and judge the release.
+"""Run the expectation suites and judge the release.
 
 Great Expectations does not work on DuckDB through SQLAlchemy, so every suite's frame is
-computed in DuckDB (read-only connection), fetched into pandas and validated with GX's
-pandas datasource in an ephemeral context. Frames are validated and dropped one at a time.
+computed in DuckDB, fetched into pandas and validated with GX's pandas datasource in an
+ephemeral context. ``check_staged`` runs the row-level suite inside a build (on the
+documents new in it) and names the documents to quarantine; ``run_quality_gate`` runs the
+schema and dataset-level suites on the assembled release and writes the report of both.
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from typing import Any, Literal
 import duckdb
 
 from kremlin import duck
-from kremlin.quality.suites import Check, FrameSuite, GateConfig, build_suites, to_gx_suite
+from kremlin.build import Quarantine
+from kremlin.quality.suites import (
+    Check,
+    FrameSuite,
+    GateConfig,
+    dataset_checks,
+    row_checks,
+    schema_checks,
+    to_gx_suite,
+)
 
 #: failed column checks with at most this many unexpected rows are re-run to name the rows
 #: (GX builds that list row by row, too slow for a wholesale failure).
@@ -38,6 +49,26 @@ class CheckResult:
     name: str = ""
     """Unique check id ('documents.doc_id.unique')."""
     description: str = ""
+    scope: str = "dataset"
+    """'row' (quarantines the failing documents) or 'dataset' (blocks the release)."""
+
+
+@dataclass
+class RowCheckOutcome:
+    """The row-level suite's verdict on a build's new documents."""
+
+    checks: list[CheckResult]
+    quarantine: list[Quarantine]
+    gx_results: dict[str, Any]
+    documents: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class QuarantinedFile:
+    source_file: str
+    reason: str
+    message: str
 
 
 @dataclass
@@ -48,6 +79,8 @@ class GateResult:
     gx_results: dict[str, Any] = field(default_factory=dict)
     """GX validation result JSON per suite."""
     meta: dict[str, Any] = field(default_factory=dict)
+    quarantined: list[QuarantinedFile] = field(default_factory=list)
+    """Files rejected because their document failed a row-level check (not in the release)."""
 
     @property
     def passed(self) -> bool:
@@ -59,30 +92,39 @@ class GateResult:
 
     @property
     def critical_failures(self) -> list[CheckResult]:
-        return [c for c in self.checks if not c.success and c.severity == "critical"]
+        """Failed critical dataset-level checks: these block the release."""
+        return [c for c in self.checks if not c.success and c.severity == "critical" and c.scope != "row"]
+
+    @property
+    def quarantine_checks(self) -> list[CheckResult]:
+        """Failed critical row-level checks: their documents were quarantined."""
+        return [c for c in self.checks if not c.success and c.severity == "critical" and c.scope == "row"]
 
     @property
     def verdict(self) -> str:
         if not self.passed:
             return "FAILED"
-        return "PASSED WITH WARNINGS" if self.warnings else "PASSED"
+        if self.warnings or self.quarantined:
+            return "PASSED WITH WARNINGS"
+        return "PASSED"
 
     def _counts(self) -> str:
         n_ok = sum(c.success for c in self.checks)
         return (
             f"{len(self.checks)} checks: {n_ok} passed, {len(self.critical_failures)} critical failures, "
-            f"{len(self.warnings)} warnings"
+            f"{len(self.warnings)} warnings, {len(self.quarantined)} file(s) quarantined"
         )
 
     def summary_text(self) -> str:
         lines = [f"Quality gate {self.verdict}: {self._counts()}"]
-        for c in self.critical_failures + self.warnings:
-            lines.append(f"  [{c.severity.upper()}] {c.name} ({c.expectation}): {c.observed}")
+        for c in self.critical_failures + self.quarantine_checks + self.warnings:
+            kind = "QUARANTINE" if c.scope == "row" and c.severity == "critical" else c.severity.upper()
+            lines.append(f"  [{kind}] {c.name} ({c.expectation}): {c.observed}")
         return "\n".join(lines)
 
     def summary_markdown(self) -> str:
         lines = [f"## Quality gate: **{self.verdict}**", "", self._counts(), ""]
-        failed = self.critical_failures + self.warnings
+        failed = self.critical_failures + self.quarantine_checks + self.warnings
         if failed:
             lines += [
                 "| severity | check | table | column | expectation | observed |",
@@ -107,6 +149,7 @@ class GateResult:
                 "meta": self.meta,
                 "row_counts": self.row_counts,
                 "checks": [asdict(c) for c in self.checks],
+                "quarantined": [asdict(q) for q in self.quarantined],
                 "gx_results": self.gx_results,
             }
         )
@@ -143,14 +186,18 @@ def _sample_text(result: dict, index_columns: tuple[str, ...], n: int) -> str:
     return ", ".join(list(dict.fromkeys(values))[:n])  # distinct, in order
 
 
-def _observed(check: Check, result: dict, index_columns: tuple[str, ...], n: int) -> str:
-    if "observed_value" in result and "unexpected_count" not in result:
-        value = result["observed_value"]
-        if check.expectation.startswith("ExpectTableRowCount"):
-            bounds = [f"≥ {check.kwargs['min_value']}"] if check.kwargs.get("min_value") is not None else []
-            bounds += [f"≤ {check.kwargs['max_value']}"] if check.kwargs.get("max_value") is not None else []
-            return f"{value} rows" + (f" (expected {' and '.join(bounds)})" if bounds else "")
-        return _short(value, 200)
+def _observed(check: Check, result: dict, index_columns: tuple[str, ...], n: int, frame=None) -> str:
+    if check.measure and frame is not None and len(frame):
+        col = check.kwargs["column"]
+        value = frame[col].iloc[0]
+        bounds = [f"≥ {check.kwargs['min_value']}"] if check.kwargs.get("min_value") is not None else []
+        bounds += [f"≤ {check.kwargs['max_value']}"] if check.kwargs.get("max_value") is not None else []
+        text = f"{_short(value)}" + (f" (expected {' and '.join(bounds)})" if bounds else "")
+        if check.example and not result.get("success", True):
+            example = frame[check.example].iloc[0]
+            if example is not None and example == example:
+                text += f"; e.g. {_short(example)}"
+        return text
     if "unexpected_count" in result:
         bad, total = result.get("unexpected_count") or 0, result.get("element_count") or 0
         text = f"{bad} unexpected of {total}"
@@ -159,6 +206,8 @@ def _observed(check: Check, result: dict, index_columns: tuple[str, ...], n: int
         if bad:
             text += "; e.g. " + _sample_text(result, index_columns, n)
         return text
+    if "observed_value" in result:
+        return _short(result["observed_value"], 200)
     return _short(result, 200)
 
 
@@ -171,14 +220,21 @@ def _fetch(con, sql: str):
         return con.execute(sql).df()
 
 
-def _validate(batch, gx_suite, *, index_columns: tuple[str, ...], n: int) -> dict:
-    result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": n}
+def _validate(batch, gx_suite, *, index_columns: tuple[str, ...], n: int, complete: bool = False) -> dict:
+    result_format: dict[str, Any] = {"result_format": "COMPLETE" if complete else "SUMMARY"}
+    if not complete:
+        result_format["partial_unexpected_count"] = n
     if index_columns:
         result_format["unexpected_index_column_names"] = list(index_columns)
     return batch.validate(gx_suite, result_format=result_format).to_json_dict()
 
 
-def _run_suite(context, suite: FrameSuite, frame, config: GateConfig) -> tuple[list[CheckResult], dict]:
+def _run_suite(
+    context, suite: FrameSuite, frame, config: GateConfig, *, complete: bool = False
+) -> tuple[list[CheckResult], dict]:
+    """Validate one frame. ``complete``: every unexpected row is listed with its index
+    columns (the row-level suite needs them all to quarantine; its frame is one row per
+    new document). Otherwise failed checks are re-run to name a few offending rows."""
     by_name = {c.name: c for c in suite.checks}
     source = context.data_sources.add_pandas(f"frame_{suite.name}")
     batch = (
@@ -187,16 +243,16 @@ def _run_suite(context, suite: FrameSuite, frame, config: GateConfig) -> tuple[l
         .get_batch(batch_parameters={"dataframe": frame})
     )
     n = config.sample_size
-    gx_json = _validate(batch, to_gx_suite(suite), index_columns=(), n=n)
+    index = suite.index_columns if complete else ()
+    gx_json = _validate(batch, to_gx_suite(suite), index_columns=index, n=n, complete=complete)
     results = {r["expectation_config"]["meta"]["check"]: r for r in gx_json["results"]}
 
-    # Second pass: name the offending rows of (not too widely) failed column checks.
     rerun = [
         by_name[name]
         for name, r in results.items()
         if not r["success"] and 0 < (r["result"].get("unexpected_count") or 0) <= _MAX_INDEXED_FAILURES
     ]
-    if rerun and suite.index_columns:
+    if rerun and suite.index_columns and not complete:
         again = _validate(batch, to_gx_suite(suite, rerun), index_columns=suite.index_columns, n=n)
         for r in again["results"]:
             if not (r.get("exception_info") or {}).get("raised_exception"):
@@ -213,6 +269,7 @@ def _run_suite(context, suite: FrameSuite, frame, config: GateConfig) -> tuple[l
         if exc.get("raised_exception"):
             out.append(_error_result(check, suite, f"GX error: {exc.get('exception_message')}"))
             continue
+        result = r.get("result") or {}
         out.append(
             CheckResult(
                 table=check.table,
@@ -220,19 +277,21 @@ def _run_suite(context, suite: FrameSuite, frame, config: GateConfig) -> tuple[l
                 column=check.column,
                 severity=check.severity,
                 success=bool(r["success"]),
-                observed=_observed(check, r.get("result") or {}, suite.index_columns, n),
+                observed=_observed(check, {**result, "success": r["success"]}, suite.index_columns, n, frame),
                 details=_jsonable(
                     {
                         "suite": suite.name,
                         "kwargs": r["expectation_config"]["kwargs"],
-                        "result": r.get("result"),
+                        # The complete lists are for quarantine, not for the report file.
+                        "result": {k: v for k, v in result.items() if k not in ("unexpected_list",)},
                     }
                 ),
                 name=check.name,
                 description=check.description,
+                scope=check.scope,
             )
         )
-    return out, _jsonable(gx_json)
+    return out, _jsonable(gx_json) if not complete else {"success": gx_json.get("success")}
 
 
 def _error_result(check: Check, suite: FrameSuite, message: str) -> CheckResult:
@@ -246,6 +305,7 @@ def _error_result(check: Check, suite: FrameSuite, message: str) -> CheckResult:
         details={"suite": suite.name, "kwargs": _jsonable(check.kwargs), "error": message},
         name=check.name,
         description=check.description,
+        scope=check.scope,
     )
 
 
@@ -258,6 +318,58 @@ def _gx_context():
     return context
 
 
+def _offenders(check: Check, result: CheckResult) -> list[tuple[str, str]]:
+    """(doc_id, observed value) of every row a failed row-level check rejects."""
+    rows = (result.details.get("result") or {}).get("unexpected_index_list") or []
+    cols = [v for k, v in check.kwargs.items() if k in ("column", "column_A", "column_B")]
+    out = []
+    for row in rows:
+        if not isinstance(row, dict) or row.get("doc_id") is None:
+            continue
+        value = ", ".join(f"{c} = {_short(row.get(c))}" for c in cols if c in row)
+        out.append((str(row["doc_id"]), value))
+    return out
+
+
+def check_staged(
+    con: duckdb.DuckDBPyConnection, *, today: dt.date | None = None, config: GateConfig | None = None
+) -> RowCheckOutcome:
+    """Row-level checks on the documents a build staged (``staged_*`` temp tables of ``con``).
+
+    Every document failing a critical check is named for quarantine, with the check and
+    the offending value; passing and failing checks are kept for the release's report.
+    """
+    started = time.perf_counter()
+    config = config or GateConfig()
+    suite = row_checks(config, today or dt.date.today())
+    frame = _fetch(con, suite.sql)
+    if not len(frame):
+        return RowCheckOutcome([], [], {}, 0, round(time.perf_counter() - started, 3))
+    results, gx_json = _run_suite(_gx_context(), suite, frame, config, complete=True)
+    quarantine = []
+    for check, result in zip(suite.checks, results, strict=True):
+        if result.success or check.severity != "critical":
+            continue
+        for doc_id, value in _offenders(check, result):
+            quarantine.append(Quarantine(doc_id, check.name, f"{check.name}: {value} ({check.description})"))
+        # The complete index list has served; keep the report small.
+        res = result.details.get("result") or {}
+        res["unexpected_index_list"] = (res.get("unexpected_index_list") or [])[: config.sample_size]
+    for result in results:
+        (result.details.get("result") or {}).pop("unexpected_index_query", None)
+    return RowCheckOutcome(
+        results, quarantine, {suite.name: gx_json}, len(frame), round(time.perf_counter() - started, 3)
+    )
+
+
+def _quarantined_files(con) -> list[QuarantinedFile]:
+    rows = con.execute(
+        "SELECT source_file, reject_reason, reject_message FROM source_files "
+        "WHERE reject_stage = 'quality' ORDER BY source_file"
+    ).fetchall()
+    return [QuarantinedFile(f, r, m) for f, r, m in rows]
+
+
 def run_quality_gate(
     db_path: Path,
     *,
@@ -265,20 +377,22 @@ def run_quality_gate(
     previous_row_counts: dict[str, int] | None = None,
     today: dt.date | None = None,
     config: GateConfig | None = None,
+    row_outcome: RowCheckOutcome | None = None,
 ) -> GateResult:
-    """Validate ``db_path`` (opened read-only) and write validation.json and report.html to ``out_dir``."""
+    """Validate the assembled release ``db_path`` (opened read-only) with the schema and
+    dataset-level suites, merge the build's row-level outcome, and write validation.json
+    and report.html to ``out_dir``."""
     from kremlin.quality.report import write_report
 
     started = time.perf_counter()
     config = config or GateConfig()
     today = today or dt.date.today()
-    suites = build_suites(config, today=today, previous_row_counts=previous_row_counts)
+    suites = [schema_checks(), dataset_checks(config, previous_row_counts)]
     context = _gx_context()
 
-    checks: list[CheckResult] = []
-    row_counts: dict[str, int] = {}
-    gx_results: dict[str, Any] = {}
-    timings: dict[str, float] = {}
+    checks: list[CheckResult] = list(row_outcome.checks) if row_outcome else []
+    gx_results: dict[str, Any] = dict(row_outcome.gx_results) if row_outcome else {}
+    timings: dict[str, float] = {"rows": row_outcome.seconds} if row_outcome else {}
     con = duck.connect(db_path, read_only=True)
     try:
         for suite in suites:
@@ -291,12 +405,13 @@ def run_quality_gate(
                 gx_results[suite.name] = {"success": False, "error": message}
                 timings[suite.name] = round(time.perf_counter() - t0, 3)
                 continue
-            if suite.row_count_of:
-                row_counts[suite.row_count_of] = len(frame)
             suite_checks, gx_results[suite.name] = _run_suite(context, suite, frame, config)
             checks += suite_checks
-            del frame
             timings[suite.name] = round(time.perf_counter() - t0, 3)
+        from schemas.tables import TABLES
+
+        row_counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+        quarantined = _quarantined_files(con)
     finally:
         con.close()
 
@@ -304,6 +419,7 @@ def run_quality_gate(
         checks=checks,
         row_counts=row_counts,
         gx_results=gx_results,
+        quarantined=quarantined,
         meta={
             "db_path": str(db_path),
             "today": today.isoformat(),
@@ -312,6 +428,7 @@ def run_quality_gate(
             "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - started, 3),
             "suite_seconds": timings,
+            "row_checked_documents": row_outcome.documents if row_outcome else 0,
         },
     )
     out_dir = Path(out_dir)

@@ -24,6 +24,7 @@ tr.fail-warning td{background:#fff3d6}
 .ok{color:#2e7d32;font-weight:bold}.bad{color:#c62828;font-weight:bold}
 .desc{color:#666;font-size:12px}
 table.counts{width:auto}
+h2{font-size:1.1em;margin:1.2em 0 .2em}
 """
 
 
@@ -46,12 +47,24 @@ def render_html(result: GateResult) -> str:
         rows.append(
             f"<tr{cls}><td>{i}</td><td>{escape(c.table)}</td><td>{escape(c.column or '')}</td>"
             f"<td>{escape(c.expectation)}<div class=desc>{escape(c.name)}: {escape(c.description)}</div></td>"
-            f"<td>{escape(c.severity)}</td><td>{status}</td><td class=obs>{escape(c.observed)}</td></tr>"
+            f"<td>{escape(c.scope)}</td><td>{escape(c.severity)}</td><td>{status}</td>"
+            f"<td class=obs>{escape(c.observed)}</td></tr>"
         )
     counts = "".join(
         f"<tr><td>{escape(t)}</td><td>{n:,}</td><td>{escape(str(prev.get(t, '')))}</td></tr>"
         for prev in [meta.get("previous_row_counts") or {}]
         for t, n in result.row_counts.items()
+    )
+    quarantined = "".join(
+        f"<tr><td>{escape(q.source_file)}</td><td>{escape(q.reason)}</td><td class=obs>{escape(q.message)}</td></tr>"
+        for q in result.quarantined
+    )
+    quarantine_table = (
+        f"<h2>Quarantined files ({len(result.quarantined)})</h2><p class=desc>Documents that failed a row-level "
+        "check are left out of the release; their files are rejected with the check's name as reason.</p>"
+        f"<table><tr><th>file</th><th>reason</th><th>check and value</th></tr>{quarantined}</table>"
+        if result.quarantined
+        else "<p>No file quarantined.</p>"
     )
     n_ok = sum(c.success for c in result.checks)
     info = (
@@ -65,11 +78,12 @@ def render_html(result: GateResult) -> str:
 <h1>Data quality report</h1>
 <div><span class="verdict {_verdict_class(result)}">{escape(result.verdict)}</span>
  {len(result.checks)} checks: {n_ok} passed, {len(result.critical_failures)} critical failures,
- {len(result.warnings)} warnings</div>
+ {len(result.warnings)} warnings, {len(result.quarantined)} file(s) quarantined</div>
 <div class="meta">{info}</div>
 <table class="counts"><tr><th>table</th><th>rows</th><th>previous</th></tr>{counts}</table>
+{quarantine_table}
 <table>
-<tr><th>#</th><th>table</th><th>column</th><th>expectation</th><th>severity</th><th>result</th><th>observed</th></tr>
+<tr><th>#</th><th>table</th><th>column</th><th>expectation</th><th>scope</th><th>severity</th><th>result</th><th>observed</th></tr>
 {chr(10).join(rows)}
 </table>
 </body></html>

@@ -1,10 +1,18 @@
-"""Expectation suites for the curated tables, as code.
+"""Expectation suites for the curated tables, as code: row-level and dataset-level.
 
-A suite is one *frame* (a DuckDB query whose result is validated with Great Expectations'
-pandas datasource) plus the checks that run on it. Frames never carry text columns: text
-is reduced in SQL to what a check needs (trimmed lengths), and cross-table rules are joined
-in SQL into per-row columns (``orphan_doc_id`` is the row's doc_id when the document does
-not exist, else NULL), so every rule is a plain GX expectation on a narrow frame.
+Two kinds of rules, both validated by Great Expectations over pandas frames computed in
+DuckDB (GX cannot run on DuckDB through SQLAlchemy):
+
+* **Row-level** rules concern one document alone: value ranges, patterns, not-null, and
+  consistency inside the document (its paragraphs and turns). They run on the documents
+  that are new in a build, *before* the release is assembled, over one frame with a row
+  per document (child-table rules are counted per document in SQL). A document failing a
+  critical one is quarantined: left out of the release, its files rejected with reason
+  ``quality:<check name>``. Warnings are recorded.
+* **Dataset-level** rules concern the release as a whole: schema, uniqueness across
+  documents, referential integrity, row counts against the parent version, shares. They
+  are SQL aggregates (one frame of one row, a column per measure), so their cost does not
+  grow with what changed; a critical failure blocks publication.
 
 This module is plain data and imports nothing heavy: ``to_gx_suite`` imports
 ``great_expectations`` lazily when the gate actually runs.
@@ -18,10 +26,20 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kremlin.build import STAGED
 from kremlin.contract import columns, enum_values
-from schemas.tables import TABLES, DocumentRow, ParagraphRow, SourceFileRow, UtteranceRow
+from schemas.tables import (
+    QUALITY_REASON_PREFIX,
+    TABLES,
+    DocumentRow,
+    ParagraphRow,
+    RejectReason,
+    SourceFileRow,
+    UtteranceRow,
+)
 
 Severity = Literal["critical", "warning"]
+Scope = Literal["row", "dataset"]
 
 DOC_ID_REGEX = r"^k[0-9a-f]{16}$"
 SOURCE_URL_PREFIX = "http://en.kremlin.ru/events/president/news/"
@@ -54,7 +72,7 @@ class Check:
     """One expectation: a GX expectation class with its kwargs, and how to report it."""
 
     name: str
-    """Stable, unique check id ('documents.doc_id.unique'), used in tests and reports."""
+    """Stable, unique check id ('documents.doc_id.unique'), used in tests, reports and reject reasons."""
     table: str
     column: str | None
     severity: Severity
@@ -64,6 +82,11 @@ class Check:
     description: str
     condition: tuple[str, Literal["==", "in"], Any] | None = None
     """Row filter (column, operator, value): the expectation only sees matching rows."""
+    scope: Scope = "dataset"
+    measure: bool = False
+    """A dataset-level measure: the frame has one row, the check's column is the measure."""
+    example: str | None = None
+    """For a measure: the frame column that holds an offending value to show next to it."""
 
     @property
     def expectation_type(self) -> str:
@@ -80,8 +103,6 @@ class FrameSuite:
     checks: tuple[Check, ...]
     index_columns: tuple[str, ...] = ()
     """Columns identifying a row, reported next to unexpected values."""
-    row_count_of: str | None = None
-    """Curated table whose row count equals the frame's (one frame row per table row)."""
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -115,123 +136,67 @@ def future_horizon(today: dt.date, years: int) -> dt.date:
         return today.replace(year=today.year + years, day=28)
 
 
-# --------------------------------------------------------------------------- check builders
-
-
 def _c(name, table, target, severity, expectation, description, condition=None, /, **kwargs) -> Check:
-    """A check; ``kwargs`` are the GX expectation's arguments."""
-    return Check(name, table, target, severity, expectation, kwargs, description, condition)
+    """A row-level check; ``kwargs`` are the GX expectation's arguments."""
+    return Check(name, table, target, severity, expectation, kwargs, description, condition, scope="row")
 
 
-def _key_checks(table: str, cols: list[str]) -> list[Check]:
-    out = [
-        _c(
-            f"{table}.{c}.not_null",
-            table,
-            c,
-            "critical",
-            "ExpectColumnValuesToNotBeNull",
-            f"Key column {c} is never NULL.",
-            column=c,
-        )
-        for c in cols
-    ]
-    if len(cols) == 1:
-        out.append(
-            _c(
-                f"{table}.{cols[0]}.unique",
-                table,
-                cols[0],
-                "critical",
-                "ExpectColumnValuesToBeUnique",
-                f"{cols[0]} is unique.",
-                column=cols[0],
-            )
-        )
-    else:
-        key = ", ".join(cols)
-        out.append(
-            _c(
-                f"{table}.key.unique",
-                table,
-                key,
-                "critical",
-                "ExpectCompoundColumnsToBeUnique",
-                f"({key}) is unique.",
-                column_list=cols,
-            )
-        )
-    return out
-
-
-def _row_count_checks(table: str, previous: dict[str, int], config: GateConfig) -> list[Check]:
-    prev = previous.get(table)
-    if prev is None:
-        minimum, text = 0, "no previous row count to compare with"
-    else:
-        minimum = max(0, math.ceil(prev * (1 - config.max_row_drop_share) - 1e-9))
-        text = f"previous release had {prev} rows; at most {config.max_row_drop_share:.0%} may go"
-    return [
-        _c(
-            f"{table}.row_count.no_drop",
-            table,
-            None,
-            "critical",
-            "ExpectTableRowCountToBeBetween",
-            f"Row count does not drop by more than {config.max_row_drop_share:.0%} ({text}).",
-            min_value=minimum,
-        )
-    ]
-
-
-def _orphan_check(table: str, column: str, parent: str, severity: Severity = "critical", condition=None):
-    gx_column = "orphan_doc_id" if parent == "documents" else "unknown_person_id"
+def _zero(
+    name: str, table: str, target: str | None, column: str, description: str, severity: Severity = "critical"
+):
+    """A row-level rule counted per document in SQL: the count must be 0."""
     return _c(
-        f"{table}.{column}.in_{parent}",
+        name,
         table,
-        column,
-        severity,
-        "ExpectColumnValuesToBeNull",
-        f"Every non-NULL {table}.{column} exists in {parent} "
-        f"({gx_column} is the offending value, NULL when the row is fine).",
-        condition,
-        column=gx_column,
-    )
-
-
-def _nonneg(table: str, column: str, severity: Severity = "critical") -> Check:
-    return _c(
-        f"{table}.{column}.non_negative",
-        table,
-        column,
+        target,
         severity,
         "ExpectColumnValuesToBeBetween",
-        f"{column} ≥ 0.",
+        description,
         column=column,
-        min_value=0,
+        max_value=0,
     )
 
 
-# --------------------------------------------------------------------------- frames
-
-_DOCS = "(SELECT doc_id, min(year) AS year FROM documents GROUP BY doc_id)"
-_PERSONS = "(SELECT DISTINCT person_id FROM persons)"
+# --------------------------------------------------------------------------- row level
 
 
-def _documents(config: GateConfig, today: dt.date, previous: dict[str, int]) -> FrameSuite:
-    t = "documents"
+def row_checks(config: GateConfig | None = None, today: dt.date | None = None) -> FrameSuite:
+    """The row-level suite over the documents staged by a build (one frame row per document)."""
+    config = config or GateConfig()
+    today = today or dt.date.today()
     lo, hi = ymd(config.earliest_date), ymd(future_horizon(today, config.future_horizon_years))
     span = f"[{config.earliest_date.isoformat()}, today + {config.future_horizon_years} year(s)]"
+    docs, paras, utts = STAGED["documents"], STAGED["paragraphs"], STAGED["utterances"]
+    kinds = _sql_list(enum_values(ParagraphRow, "kind") or [])
     sql = f"""
-WITH p AS (SELECT doc_id, count(*) AS n FROM paragraphs GROUP BY doc_id),
-     u AS (SELECT doc_id, count(*) AS n FROM utterances GROUP BY doc_id),
-     s AS (SELECT doc_id,
-                  count(*) FILTER (WHERE status = 'published') AS n_published,
-                  min(source_file) FILTER (WHERE status = 'published') AS published_source_file
-           FROM source_files WHERE doc_id IS NOT NULL GROUP BY doc_id)
+WITH p AS (
+    SELECT p.doc_id, count(*) AS n,
+           count(*) - count(DISTINCT p.paragraph_index) AS duplicate_keys,
+           count(*) FILTER (WHERE p.kind IS NULL OR p.kind NOT IN ({kinds})) AS bad_kind,
+           count(*) FILTER (WHERE coalesce({_tlen("p.text")}, 0) = 0) AS empty_text,
+           count(*) FILTER (WHERE p.paragraph_index < 0) AS negative_index,
+           count(*) FILTER (WHERE p.year IS DISTINCT FROM d.year) AS year_mismatch,
+           count(*) FILTER (WHERE p.turn_index IS NOT NULL AND u.turn_index IS NULL) AS orphan_turns
+    FROM {paras} p
+    JOIN {docs} d ON d.doc_id = p.doc_id
+    LEFT JOIN (SELECT DISTINCT doc_id, turn_index FROM {utts}) u
+           ON u.doc_id = p.doc_id AND u.turn_index = p.turn_index
+    GROUP BY p.doc_id),
+pt AS (SELECT doc_id, turn_index, count(*) AS n FROM {paras} WHERE turn_index IS NOT NULL GROUP BY ALL),
+u AS (
+    SELECT u.doc_id, count(*) AS n,
+           count(*) - count(DISTINCT u.turn_index) AS duplicate_keys,
+           count(*) FILTER (WHERE u.turn_index < 0 OR u.n_paragraphs < 0) AS negative,
+           count(*) FILTER (WHERE u.year IS DISTINCT FROM d.year) AS year_mismatch,
+           count(*) FILTER (WHERE coalesce({_tlen("u.speaker_label")}, 0) = 0) AS empty_label,
+           count(*) FILTER (WHERE u.n_paragraphs IS DISTINCT FROM coalesce(pt.n, 0)) AS count_mismatch
+    FROM {utts} u
+    JOIN {docs} d ON d.doc_id = u.doc_id
+    LEFT JOIN pt ON pt.doc_id = u.doc_id AND pt.turn_index = u.turn_index
+    GROUP BY u.doc_id)
 SELECT d.doc_id, d.kremlin_id, d.source_url,
        CASE WHEN d.kremlin_id IS NOT NULL THEN '{SOURCE_URL_PREFIX}' || d.kremlin_id END AS expected_source_url,
-       d.category, d.text_style, d.content_sha256, d.source_file, s.published_source_file,
+       d.category, d.text_style, d.content_sha256,
        {_tlen("d.title")} AS title_length,
        {_ymd("d.event_date")} AS event_date,
        {_ymd("d.event_end_date")} AS event_end_date,
@@ -242,604 +207,283 @@ SELECT d.doc_id, d.kremlin_id, d.source_url,
        d.year, year(d.event_date) AS event_year,
        d.n_paragraphs, coalesce(p.n, 0) AS paragraph_rows,
        d.n_turns, coalesce(u.n, 0) AS utterance_rows,
-       coalesce(s.n_published, 0) AS published_files,
-       d.hidden_tags, d.photo_count
-FROM documents d
+       d.hidden_tags, d.photo_count,
+       coalesce(p.duplicate_keys, 0) AS paragraph_duplicate_keys, coalesce(p.bad_kind, 0) AS paragraph_bad_kind,
+       coalesce(p.empty_text, 0) AS paragraph_empty_text, coalesce(p.negative_index, 0) AS paragraph_negative_index,
+       coalesce(p.year_mismatch, 0) AS paragraph_year_mismatch, coalesce(p.orphan_turns, 0) AS paragraph_orphan_turns,
+       coalesce(u.duplicate_keys, 0) AS utterance_duplicate_keys, coalesce(u.negative, 0) AS utterance_negative,
+       coalesce(u.year_mismatch, 0) AS utterance_year_mismatch, coalesce(u.empty_label, 0) AS utterance_empty_label,
+       coalesce(u.count_mismatch, 0) AS utterance_count_mismatch
+FROM {docs} d
 LEFT JOIN p ON p.doc_id = d.doc_id
 LEFT JOIN u ON u.doc_id = d.doc_id
-LEFT JOIN s ON s.doc_id = d.doc_id
+ORDER BY d.doc_id
 """
+    t = "documents"
     checks = [
-        *_key_checks(t, ["doc_id"]),
-        _c(
-            "documents.doc_id.pattern",
-            t,
-            "doc_id",
-            "critical",
-            "ExpectColumnValuesToMatchRegex",
-            "doc_id is 'k' + 16 lowercase hex digits.",
-            column="doc_id",
-            regex=DOC_ID_REGEX,
-        ),
-        _c(
-            "documents.row_count.not_empty",
-            t,
-            None,
-            "critical",
-            "ExpectTableRowCountToBeBetween",
-            "There is at least one document.",
-            min_value=1,
-        ),
-        *_row_count_checks(t, previous, config),
-        _c(
-            "documents.source_url.pattern",
-            t,
-            "source_url",
-            "critical",
-            "ExpectColumnValuesToMatchRegex",
-            "source_url, when present, is an en.kremlin.ru event URL.",
-            column="source_url",
-            regex=SOURCE_URL_REGEX,
-        ),
-        _c(
-            "documents.source_url.matches_kremlin_id",
-            t,
-            "source_url",
-            "warning",
-            "ExpectColumnPairValuesToBeEqual",
-            "source_url is present exactly when kremlin_id is, and ends with it.",
-            column_A="source_url",
-            column_B="expected_source_url",
-            ignore_row_if="both_values_are_missing",
-        ),
-        _c(
-            "documents.kremlin_id.unique",
-            t,
-            "kremlin_id",
-            "warning",
-            "ExpectColumnValuesToBeUnique",
-            "No two documents share a kremlin_id (a page published twice under different ids).",
-            column="kremlin_id",
-        ),
-        _c(
-            "documents.title.not_empty",
-            t,
-            "title",
-            "critical",
-            "ExpectColumnValuesToBeBetween",
-            "title is not empty after trimming (title_length = trimmed length).",
-            column="title_length",
-            min_value=1,
-        ),
-        _c(
-            "documents.title.length",
-            t,
-            "title",
-            "warning",
-            "ExpectColumnValuesToBeBetween",
-            f"title is at most {config.max_title_length} characters.",
-            column="title_length",
-            max_value=config.max_title_length,
-        ),
-        _c(
-            "documents.event_date.range",
-            t,
-            "event_date",
-            "critical",
-            "ExpectColumnValuesToBeBetween",
-            f"event_date (as yyyymmdd) within {span}.",
-            column="event_date",
-            min_value=lo,
-            max_value=hi,
-        ),
-        _c(
-            "documents.published_at.range",
-            t,
-            "published_at",
-            "critical",
-            "ExpectColumnValuesToBeBetween",
-            f"published_at's Moscow date (as yyyymmdd) within {span}.",
-            column="published_at_local_date",
-            min_value=lo,
-            max_value=hi,
-        ),
-        _c(
-            "documents.event_end_date.after_event_date",
-            t,
-            "event_end_date",
-            "critical",
-            "ExpectColumnPairValuesAToBeGreaterThanB",
-            "event_end_date ≥ event_date when present.",
-            column_A="event_end_date",
-            column_B="event_date",
-            or_equal=True,
-            ignore_row_if="either_value_is_missing",
-        ),
-        _c(
-            "documents.event_start.local_date",
-            t,
-            "event_start",
-            "critical",
-            "ExpectColumnPairValuesToBeEqual",
-            f"event_start read in {MOSCOW} falls on event_date.",
-            column_A="event_start_local_date",
-            column_B="event_date",
-            ignore_row_if="either_value_is_missing",
-        ),
-        _c(
-            "documents.event_start.matches_event_time",
-            t,
-            "event_start",
-            "warning",
-            "ExpectColumnPairValuesToBeEqual",
-            f"event_start in {MOSCOW} equals event_date + event_time (both present or both NULL).",
-            column_A="event_start_local",
-            column_B="event_date_time",
-            ignore_row_if="both_values_are_missing",
-        ),
-        _c(
-            "documents.year.matches_event_date",
-            t,
-            "year",
-            "critical",
-            "ExpectColumnPairValuesToBeEqual",
-            "year (Parquet partition key) = year(event_date).",
-            column_A="year",
-            column_B="event_year",
-        ),
-        _c(
-            "documents.n_paragraphs.matches_rows",
-            t,
-            "n_paragraphs",
-            "critical",
-            "ExpectColumnPairValuesToBeEqual",
-            "n_paragraphs = the document's rows in paragraphs.",
-            column_A="n_paragraphs",
-            column_B="paragraph_rows",
-        ),
-        _c(
-            "documents.n_turns.matches_rows",
-            t,
-            "n_turns",
-            "critical",
-            "ExpectColumnPairValuesToBeEqual",
-            "n_turns = the document's rows in utterances.",
-            column_A="n_turns",
-            column_B="utterance_rows",
-        ),
-        _c(
-            "documents.source_files.one_published",
-            t,
-            "doc_id",
-            "critical",
-            "ExpectColumnValuesToBeInSet",
-            "Every document has exactly one published source_files row (published_files = that count).",
-            column="published_files",
-            value_set=[1],
-        ),
-        _c(
-            "documents.source_file.is_published_file",
-            t,
-            "source_file",
-            "critical",
-            "ExpectColumnPairValuesToBeEqual",
-            "source_file is the document's published source_files row.",
-            column_A="source_file",
-            column_B="published_source_file",
-            ignore_row_if="either_value_is_missing",
-        ),
-        *[_nonneg(t, c) for c in ("n_paragraphs", "n_turns", "hidden_tags", "photo_count")],
-        _c(
-            "documents.text_style.enum",
-            t,
-            "text_style",
-            "critical",
-            "ExpectColumnValuesToBeInSet",
-            "text_style is a TextStyle value.",
-            column="text_style",
-            value_set=enum_values(DocumentRow, "text_style"),
-        ),
-        _c(
-            "documents.category.events",
-            t,
-            "category",
-            "warning",
-            "ExpectColumnValuesToBeInSet",
-            "category is 'Events' (the only category of this site section).",
-            column="category",
-            value_set=["Events"],
-        ),
-        _c(
-            "documents.content_sha256.pattern",
-            t,
-            "content_sha256",
-            "critical",
-            "ExpectColumnValuesToMatchRegex",
-            "content_sha256 is 64 lowercase hex digits.",
-            column="content_sha256",
-            regex=SHA256_REGEX,
-        ),
-    ]
-    return FrameSuite("documents", sql, tuple(checks), ("doc_id",), row_count_of=t)
+        _c("documents.doc_id.not_null", t, "doc_id", "critical", "ExpectColumnValuesToNotBeNull",
+           "doc_id is never NULL.", column="doc_id"),
+        _c("documents.doc_id.pattern", t, "doc_id", "critical", "ExpectColumnValuesToMatchRegex",
+           "doc_id is 'k' + 16 lowercase hex digits.", column="doc_id", regex=DOC_ID_REGEX),
+        _c("documents.source_url.pattern", t, "source_url", "critical", "ExpectColumnValuesToMatchRegex",
+           "source_url, when present, is an en.kremlin.ru event URL.", column="source_url", regex=SOURCE_URL_REGEX),
+        _c("documents.title.not_empty", t, "title", "critical", "ExpectColumnValuesToBeBetween",
+           "title is not empty after trimming (title_length = trimmed length).", column="title_length", min_value=1),
+        _c("documents.event_date.range", t, "event_date", "critical", "ExpectColumnValuesToBeBetween",
+           f"event_date (as yyyymmdd) within {span}.", column="event_date", min_value=lo, max_value=hi),
+        _c("documents.published_at.range", t, "published_at", "critical", "ExpectColumnValuesToBeBetween",
+           f"published_at's Moscow date (as yyyymmdd) within {span}.", column="published_at_local_date",
+           min_value=lo, max_value=hi),
+        _c("documents.event_end_date.after_event_date", t, "event_end_date", "critical",
+           "ExpectColumnPairValuesAToBeGreaterThanB", "event_end_date ≥ event_date when present.",
+           column_A="event_end_date", column_B="event_date", or_equal=True, ignore_row_if="either_value_is_missing"),
+        _c("documents.event_start.local_date", t, "event_start", "critical", "ExpectColumnPairValuesToBeEqual",
+           f"event_start read in {MOSCOW} falls on event_date.", column_A="event_start_local_date",
+           column_B="event_date", ignore_row_if="either_value_is_missing"),
+        _c("documents.year.matches_event_date", t, "year", "critical", "ExpectColumnPairValuesToBeEqual",
+           "year (Parquet partition key) = year(event_date).", column_A="year", column_B="event_year"),
+        _c("documents.n_paragraphs.matches_rows", t, "n_paragraphs", "critical", "ExpectColumnPairValuesToBeEqual",
+           "n_paragraphs = the document's rows in paragraphs.", column_A="n_paragraphs", column_B="paragraph_rows"),
+        _c("documents.n_turns.matches_rows", t, "n_turns", "critical", "ExpectColumnPairValuesToBeEqual",
+           "n_turns = the document's rows in utterances.", column_A="n_turns", column_B="utterance_rows"),
+        *[
+            _c(f"documents.{col}.non_negative", t, col, "critical", "ExpectColumnValuesToBeBetween", f"{col} ≥ 0.",
+               column=col, min_value=0)
+            for col in ("n_paragraphs", "n_turns", "hidden_tags", "photo_count")
+        ],
+        _c("documents.text_style.enum", t, "text_style", "critical", "ExpectColumnValuesToBeInSet",
+           "text_style is a TextStyle value.", column="text_style", value_set=enum_values(DocumentRow, "text_style")),
+        _c("documents.content_sha256.pattern", t, "content_sha256", "critical", "ExpectColumnValuesToMatchRegex",
+           "content_sha256 is 64 lowercase hex digits.", column="content_sha256", regex=SHA256_REGEX),
+        _zero("paragraphs.key.unique", "paragraphs", "doc_id, paragraph_index", "paragraph_duplicate_keys",
+              "(doc_id, paragraph_index) is unique within the document."),
+        _zero("paragraphs.kind.enum", "paragraphs", "kind", "paragraph_bad_kind", "kind is a ParagraphKind value."),
+        _zero("paragraphs.text.not_empty", "paragraphs", "text", "paragraph_empty_text",
+              "Paragraph text is not empty after trimming (a paragraph is printed text by definition)."),
+        _zero("paragraphs.paragraph_index.non_negative", "paragraphs", "paragraph_index",
+              "paragraph_negative_index", "paragraph_index ≥ 0."),
+        _zero("paragraphs.year.matches_document", "paragraphs", "year", "paragraph_year_mismatch",
+              "year = the document's year (same Parquet partition)."),
+        _zero("paragraphs.turn_index.in_utterances", "paragraphs", "turn_index", "paragraph_orphan_turns",
+              "A non-NULL turn_index is a turn of the same document."),
+        _zero("utterances.key.unique", "utterances", "doc_id, turn_index", "utterance_duplicate_keys",
+              "(doc_id, turn_index) is unique within the document."),
+        _zero("utterances.turn_index.non_negative", "utterances", "turn_index", "utterance_negative",
+              "turn_index ≥ 0 and n_paragraphs ≥ 0."),
+        _zero("utterances.year.matches_document", "utterances", "year", "utterance_year_mismatch",
+              "year = the document's year (same Parquet partition)."),
+        # Warnings: recorded, the document is published.
+        _c("documents.source_url.matches_kremlin_id", t, "source_url", "warning", "ExpectColumnPairValuesToBeEqual",
+           "source_url is present exactly when kremlin_id is, and ends with it.", column_A="source_url",
+           column_B="expected_source_url", ignore_row_if="both_values_are_missing"),
+        _c("documents.title.length", t, "title", "warning", "ExpectColumnValuesToBeBetween",
+           f"title is at most {config.max_title_length} characters.", column="title_length",
+           max_value=config.max_title_length),
+        _c("documents.event_start.matches_event_time", t, "event_start", "warning", "ExpectColumnPairValuesToBeEqual",
+           f"event_start in {MOSCOW} equals event_date + event_time (both present or both NULL).",
+           column_A="event_start_local", column_B="event_date_time", ignore_row_if="both_values_are_missing"),
+        _c("documents.category.events", t, "category", "warning", "ExpectColumnValuesToBeInSet",
+           "category is 'Events' (the only category of this site section).", column="category",
+           value_set=["Events"]),
+        _zero("utterances.speaker_label.not_empty", "utterances", "speaker_label", "utterance_empty_label",
+              "speaker_label is not empty after trimming.", "warning"),
+        _zero("utterances.n_paragraphs.matches_rows", "utterances", "n_paragraphs", "utterance_count_mismatch",
+              "n_paragraphs = paragraphs rows with this turn_index.", "warning"),
+    ]  # fmt: skip
+    return FrameSuite("rows", sql, tuple(checks), ("doc_id",))
 
 
-def _paragraphs(config: GateConfig, previous: dict[str, int]) -> FrameSuite:
-    t = "paragraphs"
-    sql = f"""
-SELECT p.doc_id, p.paragraph_index, p.turn_index, p.kind, {_tlen("p.text")} AS text_length,
-       p.year, d.year AS document_year,
-       CASE WHEN p.doc_id IS NOT NULL AND d.doc_id IS NULL THEN p.doc_id END AS orphan_doc_id,
-       CASE WHEN p.turn_index IS NOT NULL AND u.doc_id IS NULL
-            THEN p.doc_id || ' turn ' || p.turn_index END AS orphan_turn
-FROM paragraphs p
-LEFT JOIN {_DOCS} d ON d.doc_id = p.doc_id
-LEFT JOIN (SELECT DISTINCT doc_id, turn_index FROM utterances) u
-       ON u.doc_id = p.doc_id AND u.turn_index = p.turn_index
-"""
-    checks = [
-        *_key_checks(t, ["doc_id", "paragraph_index"]),
-        _orphan_check(t, "doc_id", "documents"),
-        *_row_count_checks(t, previous, config),
-        _c(
-            "paragraphs.kind.enum",
-            t,
-            "kind",
-            "critical",
-            "ExpectColumnValuesToBeInSet",
-            "kind is a ParagraphKind value.",
-            column="kind",
-            value_set=enum_values(ParagraphRow, "kind"),
-        ),
-        _c(
-            "paragraphs.text.not_empty",
-            t,
-            "text",
-            "critical",
-            "ExpectColumnValuesToBeBetween",
-            "Paragraph text is not empty after trimming (a paragraph is printed text by definition).",
-            column="text_length",
-            min_value=1,
-        ),
-        _nonneg(t, "paragraph_index"),
-        _c(
-            "paragraphs.year.matches_document",
-            t,
-            "year",
-            "critical",
-            "ExpectColumnPairValuesToBeEqual",
-            "year = the document's year (same Parquet partition).",
-            column_A="year",
-            column_B="document_year",
-            ignore_row_if="either_value_is_missing",
-        ),
-        _c(
-            "paragraphs.turn_index.in_utterances",
-            t,
-            "turn_index",
-            "critical",
-            "ExpectColumnValuesToBeNull",
-            "A non-NULL turn_index is a turn of the same document in utterances "
-            "(orphan_turn names the offending turn).",
-            column="orphan_turn",
-        ),
-    ]
-    return FrameSuite(t, sql, tuple(checks), ("doc_id", "paragraph_index"), row_count_of=t)
+def quality_reasons() -> list[str]:
+    """Every reject reason a file can get: scan/decode/parse reasons and the row checks'."""
+    return [*RejectReason.__args__, *(QUALITY_REASON_PREFIX + c.name for c in row_checks().checks)]
 
 
-def _utterances(config: GateConfig, previous: dict[str, int]) -> FrameSuite:
-    t = "utterances"
-    sql = f"""
-SELECT u.doc_id, u.turn_index, u.speaker_kind, u.person_id,
-       CASE WHEN u.speaker_kind <> 'heading' THEN {_tlen("u.text")} END AS text_length, {_tlen("u.speaker_label")} AS label_length,
-       u.n_paragraphs, coalesce(pc.n, 0) AS paragraph_rows, u.year, d.year AS document_year,
-       CASE WHEN u.doc_id IS NOT NULL AND d.doc_id IS NULL THEN u.doc_id END AS orphan_doc_id,
-       CASE WHEN u.person_id IS NOT NULL AND pe.person_id IS NULL THEN u.person_id END AS unknown_person_id
-FROM utterances u
-LEFT JOIN {_DOCS} d ON d.doc_id = u.doc_id
-LEFT JOIN {_PERSONS} pe ON pe.person_id = u.person_id
-LEFT JOIN (SELECT doc_id, turn_index, count(*) AS n FROM paragraphs
-           WHERE turn_index IS NOT NULL GROUP BY doc_id, turn_index) pc
-       ON pc.doc_id = u.doc_id AND pc.turn_index = u.turn_index
-"""
-    share = config.min_person_id_share
-    checks = [
-        *_key_checks(t, ["doc_id", "turn_index"]),
-        _orphan_check(t, "doc_id", "documents"),
-        _orphan_check(t, "person_id", "persons"),
-        *_row_count_checks(t, previous, config),
-        _c(
-            "utterances.speaker_kind.enum",
-            t,
-            "speaker_kind",
-            "critical",
-            "ExpectColumnValuesToBeInSet",
-            "speaker_kind is a SpeakerKind value.",
-            column="speaker_kind",
-            value_set=enum_values(UtteranceRow, "speaker_kind"),
-        ),
-        _c(
-            "utterances.text.not_empty",
-            t,
-            "text",
-            "warning",
-            "ExpectColumnValuesToBeBetween",
-            "Speech turn text is not empty after trimming (schedule headings, which can stand alone, "
-            "are not counted). Warning only: a speaker label can be followed directly by the next one.",
-            column="text_length",
-            min_value=1,
-        ),
-        _c(
-            "utterances.speaker_label.not_empty",
-            t,
-            "speaker_label",
-            "warning",
-            "ExpectColumnValuesToBeBetween",
-            "speaker_label is not empty after trimming.",
-            column="label_length",
-            min_value=1,
-        ),
-        _c(
-            "utterances.person_id.resolved_share",
-            t,
-            "person_id",
-            "warning",
-            "ExpectColumnValuesToNotBeNull",
-            f"At least {share:.0%} of turns with speaker_kind='person' have a person_id.",
-            ("speaker_kind", "==", "person"),
-            column="person_id",
-            mostly=share,
-        ),
-        _c(
-            "utterances.person_id.null_unless_person",
-            t,
-            "person_id",
-            "warning",
-            "ExpectColumnValuesToBeNull",
-            "Anonymous speakers and headings have no person_id.",
-            ("speaker_kind", "in", ["anonymous", "heading"]),
-            column="person_id",
-        ),
-        _nonneg(t, "turn_index"),
-        _nonneg(t, "n_paragraphs"),
-        _c(
-            "utterances.n_paragraphs.matches_rows",
-            t,
-            "n_paragraphs",
-            "warning",
-            "ExpectColumnPairValuesToBeEqual",
-            "n_paragraphs = paragraphs rows with this turn_index.",
-            column_A="n_paragraphs",
-            column_B="paragraph_rows",
-        ),
-        _c(
-            "utterances.year.matches_document",
-            t,
-            "year",
-            "critical",
-            "ExpectColumnPairValuesToBeEqual",
-            "year = the document's year (same Parquet partition).",
-            column_A="year",
-            column_B="document_year",
-            ignore_row_if="either_value_is_missing",
-        ),
-    ]
-    return FrameSuite(t, sql, tuple(checks), ("doc_id", "turn_index"), row_count_of=t)
+# --------------------------------------------------------------------------- dataset level
 
 
-def _persons(config: GateConfig, previous: dict[str, int]) -> FrameSuite:
-    t = "persons"
-    sql = f"""
-SELECT p.person_id, {_tlen("p.name")} AS name_length, {_tlen("p.sort_name")} AS sort_name_length,
-       len(p.aliases) AS n_aliases, p.n_documents, coalesce(dp.n, 0) AS document_count
-FROM persons p
-LEFT JOIN (SELECT person_id, count(DISTINCT doc_id) AS n FROM document_persons
-           WHERE person_id IS NOT NULL GROUP BY person_id) dp ON dp.person_id = p.person_id
-"""
-    checks = [
-        *_key_checks(t, ["person_id"]),
-        _c(
-            "persons.person_id.pattern",
-            t,
-            "person_id",
-            "critical",
-            "ExpectColumnValuesToMatchRegex",
-            "person_id is a lowercase slug (a-z, 0-9, single hyphens).",
-            column="person_id",
-            regex=PERSON_ID_REGEX,
-        ),
-        *_row_count_checks(t, previous, config),
-        _c(
-            "persons.name.not_empty",
-            t,
-            "name",
-            "critical",
-            "ExpectColumnValuesToBeBetween",
-            "name is not empty after trimming.",
-            column="name_length",
-            min_value=1,
-        ),
-        _c(
-            "persons.sort_name.not_empty",
-            t,
-            "sort_name",
-            "warning",
-            "ExpectColumnValuesToBeBetween",
-            "sort_name is not empty after trimming.",
-            column="sort_name_length",
-            min_value=1,
-        ),
-        _c(
-            "persons.aliases.not_empty",
-            t,
-            "aliases",
-            "warning",
-            "ExpectColumnValuesToBeBetween",
-            "Every person has at least one spelling in aliases.",
-            column="n_aliases",
-            min_value=1,
-        ),
-        _nonneg(t, "n_documents"),
-        _c(
-            "persons.n_documents.matches_rows",
-            t,
-            "n_documents",
-            "warning",
-            "ExpectColumnPairValuesToBeEqual",
-            "n_documents = distinct documents mentioning the person in document_persons.",
-            column_A="n_documents",
-            column_B="document_count",
-        ),
-    ]
-    return FrameSuite(t, sql, tuple(checks), ("person_id",), row_count_of=t)
+@dataclass(frozen=True)
+class Measure:
+    """A dataset-level rule: a SQL aggregate that must lie within bounds."""
+
+    name: str
+    table: str
+    column: str | None
+    severity: Severity
+    sql: str
+    """Scalar SQL: the measure."""
+    description: str
+    min_value: float | None = None
+    max_value: float | None = None
+    example_sql: str | None = None
+    """Scalar SQL: one offending value, shown next to the measure."""
 
 
-def _document_persons(config: GateConfig, previous: dict[str, int]) -> FrameSuite:
-    t = "document_persons"
-    sql = f"""
-SELECT dp.doc_id, dp.person_id, dp.source, dp.position, {_tlen("dp.mentioned_as")} AS mentioned_as_length,
-       CASE WHEN dp.doc_id IS NOT NULL AND d.doc_id IS NULL THEN dp.doc_id END AS orphan_doc_id,
-       CASE WHEN dp.person_id IS NOT NULL AND pe.person_id IS NULL THEN dp.person_id END AS unknown_person_id
-FROM document_persons dp
-LEFT JOIN {_DOCS} d ON d.doc_id = dp.doc_id
-LEFT JOIN {_PERSONS} pe ON pe.person_id = dp.person_id
-"""
-    checks = [
-        _c(
-            "document_persons.doc_id.not_null",
-            t,
-            "doc_id",
-            "critical",
-            "ExpectColumnValuesToNotBeNull",
-            "doc_id is never NULL.",
-            column="doc_id",
-        ),
-        _orphan_check(t, "doc_id", "documents"),
-        _orphan_check(t, "person_id", "persons"),
-        *_row_count_checks(t, previous, config),
-        _c(
-            "document_persons.source.enum",
-            t,
-            "source",
-            "critical",
-            "ExpectColumnValuesToBeInSet",
-            "source is 'tag' or 'speaker'.",
-            column="source",
-            value_set=enum_values(TABLES["document_persons"], "source"),
-        ),
-        _nonneg(t, "position"),
-        _c(
-            "document_persons.key.unique",
-            t,
-            "doc_id, source, position",
-            "warning",
-            "ExpectCompoundColumnsToBeUnique",
-            "One mention per (doc_id, source, position).",
-            column_list=["doc_id", "source", "position"],
-        ),
-        _c(
-            "document_persons.mentioned_as.not_empty",
-            t,
-            "mentioned_as",
-            "warning",
-            "ExpectColumnValuesToBeBetween",
-            "mentioned_as is not empty after trimming.",
-            column="mentioned_as_length",
-            min_value=1,
-        ),
-    ]
-    return FrameSuite(t, sql, tuple(checks), ("doc_id", "source", "position"), row_count_of=t)
+def _count(table: str, where: str) -> str:
+    return f"(SELECT count(*) FROM {table} WHERE {where})"
 
 
-def _source_files(config: GateConfig, previous: dict[str, int]) -> FrameSuite:
-    t = "source_files"
-    sql = f"""
-SELECT s.source_file, s.sha256, s.size_bytes, s.status, s.doc_id, s.reject_reason, s.duplicate_of,
-       CASE WHEN s.status IN ('published', 'duplicate') AND s.doc_id IS NOT NULL AND d.doc_id IS NULL
-            THEN s.doc_id END AS orphan_doc_id
-FROM source_files s
-LEFT JOIN {_DOCS} d ON d.doc_id = s.doc_id
-"""
-    gives_doc = ("status", "in", ["published", "duplicate"])
-    checks = [
-        *_key_checks(t, ["source_file"]),
-        *_row_count_checks(t, previous, config),
-        _c(
-            "source_files.sha256.pattern",
-            t,
-            "sha256",
-            "critical",
-            "ExpectColumnValuesToMatchRegex",
-            "sha256 is 64 lowercase hex digits.",
-            column="sha256",
-            regex=SHA256_REGEX,
-        ),
-        _c(
-            "source_files.status.enum",
-            t,
-            "status",
-            "critical",
-            "ExpectColumnValuesToBeInSet",
-            "status is published, duplicate or rejected.",
-            column="status",
-            value_set=enum_values(SourceFileRow, "status"),
-        ),
-        _c(
-            "source_files.reject_reason.enum",
-            t,
-            "reject_reason",
-            "critical",
-            "ExpectColumnValuesToBeInSet",
-            "reject_reason, when present, is a RejectReason value.",
-            column="reject_reason",
-            value_set=enum_values(SourceFileRow, "reject_reason"),
-        ),
-        _c(
-            "source_files.reject_reason.present_when_rejected",
-            t,
-            "reject_reason",
-            "critical",
-            "ExpectColumnValuesToNotBeNull",
-            "Rejected files have a reject_reason.",
-            ("status", "==", "rejected"),
-            column="reject_reason",
-        ),
-        _c(
-            "source_files.doc_id.present_when_published",
-            t,
-            "doc_id",
-            "critical",
-            "ExpectColumnValuesToNotBeNull",
-            "Published and duplicate files name their doc_id.",
-            gives_doc,
-            column="doc_id",
-        ),
-        _orphan_check(t, "doc_id", "documents"),
-        _nonneg(t, "size_bytes"),
-        _c(
-            "source_files.doc_id.null_when_rejected",
-            t,
-            "doc_id",
-            "warning",
-            "ExpectColumnValuesToBeNull",
-            "Rejected files give no document.",
-            ("status", "==", "rejected"),
-            column="doc_id",
-        ),
-        _c(
-            "source_files.duplicate_of.present_when_duplicate",
-            t,
-            "duplicate_of",
-            "warning",
-            "ExpectColumnValuesToNotBeNull",
-            "Duplicate files name the published copy.",
-            ("status", "==", "duplicate"),
-            column="duplicate_of",
-        ),
-    ]
-    return FrameSuite(t, sql, tuple(checks), ("source_file",), row_count_of=t)
+def _measures(config: GateConfig, previous: dict[str, int]) -> list[Measure]:
+    dup = "(SELECT doc_id FROM documents GROUP BY doc_id HAVING count(*) > 1)"
+    pub = "(SELECT doc_id, count(*) AS n, min(source_file) AS f FROM source_files WHERE status = 'published' GROUP BY doc_id)"
+    reasons = _sql_list(quality_reasons())
+    m = [
+        Measure("documents.row_count.not_empty", "documents", None, "critical", "(SELECT count(*) FROM documents)",
+                "There is at least one document.", min_value=1),
+        Measure("documents.doc_id.unique", "documents", "doc_id", "critical", f"(SELECT count(*) FROM {dup})",
+                "No two documents share a doc_id.", max_value=0, example_sql=f"(SELECT min(doc_id) FROM {dup})"),
+        Measure("documents.kremlin_id.unique", "documents", "kremlin_id", "warning",
+                "(SELECT count(kremlin_id) - count(DISTINCT kremlin_id) FROM documents)",
+                "No two documents share a kremlin_id (a page published twice under different ids).", max_value=0),
+        Measure("documents.source_files.one_published", "documents", "doc_id", "critical",
+                f"(SELECT count(*) FROM documents d LEFT JOIN {pub} s USING (doc_id) WHERE coalesce(s.n, 0) <> 1)",
+                "Every document has exactly one published source_files row.", max_value=0,
+                example_sql=f"(SELECT min(d.doc_id) FROM documents d LEFT JOIN {pub} s USING (doc_id) WHERE coalesce(s.n, 0) <> 1)"),
+        Measure("documents.source_file.is_published_file", "documents", "source_file", "critical",
+                f"(SELECT count(*) FROM documents d JOIN {pub} s USING (doc_id) WHERE d.source_file <> s.f)",
+                "source_file is the document's published source_files row.", max_value=0),
+        *[
+            Measure(f"{t}.doc_id.in_documents", t, "doc_id", "critical",
+                    f"(SELECT count(*) FROM {t} x WHERE x.doc_id IS NULL OR x.doc_id NOT IN (SELECT doc_id FROM documents))",
+                    f"Every {t} row belongs to a document.", max_value=0,
+                    example_sql=f"(SELECT min(x.doc_id) FROM {t} x WHERE x.doc_id NOT IN (SELECT doc_id FROM documents))")
+            for t in ("paragraphs", "utterances", "document_persons")
+        ],
+        *[
+            Measure(f"{t}.person_id.in_persons", t, "person_id", "critical",
+                    f"(SELECT count(*) FROM {t} x WHERE x.person_id IS NOT NULL AND x.person_id NOT IN (SELECT person_id FROM persons))",
+                    f"Every non-NULL {t}.person_id exists in persons.", max_value=0,
+                    example_sql=f"(SELECT min(x.person_id) FROM {t} x WHERE x.person_id NOT IN (SELECT person_id FROM persons))")
+            for t in ("utterances", "document_persons")
+        ],
+        Measure("paragraphs.key.unique_in_dataset", "paragraphs", "doc_id, paragraph_index", "critical",
+                "(SELECT count(*) - count(DISTINCT (doc_id, paragraph_index)) FROM paragraphs)",
+                "(doc_id, paragraph_index) is unique.", max_value=0),
+        Measure("utterances.key.unique_in_dataset", "utterances", "doc_id, turn_index", "critical",
+                "(SELECT count(*) - count(DISTINCT (doc_id, turn_index)) FROM utterances)",
+                "(doc_id, turn_index) is unique.", max_value=0),
+        Measure("utterances.speaker_kind.enum", "utterances", "speaker_kind", "critical",
+                _count("utterances", f"speaker_kind NOT IN ({_sql_list(enum_values(UtteranceRow, 'speaker_kind') or [])})"),
+                "speaker_kind is a SpeakerKind value.", max_value=0),
+        Measure("utterances.text.not_empty", "utterances", "text", "warning",
+                _count("utterances", f"speaker_kind <> 'heading' AND coalesce({_tlen('text')}, 0) = 0"),
+                "Speech turn text is not empty after trimming (schedule headings, which can stand alone, are not "
+                "counted). Warning only: a speaker label can be followed directly by the next one.", max_value=0),
+        Measure("utterances.person_id.resolved_share", "utterances", "person_id", "warning",
+                "(SELECT coalesce(avg(CASE WHEN person_id IS NOT NULL THEN 1.0 ELSE 0.0 END), 1.0) FROM utterances "
+                "WHERE speaker_kind = 'person')",
+                f"At least {config.min_person_id_share:.0%} of turns with speaker_kind='person' have a person_id.",
+                min_value=config.min_person_id_share),
+        Measure("utterances.person_id.null_unless_person", "utterances", "person_id", "warning",
+                _count("utterances", "speaker_kind <> 'person' AND person_id IS NOT NULL"),
+                "Anonymous speakers and headings have no person_id.", max_value=0),
+        Measure("persons.person_id.unique", "persons", "person_id", "critical",
+                "(SELECT count(*) - count(DISTINCT person_id) FROM persons)", "person_id is unique.", max_value=0),
+        Measure("persons.person_id.pattern", "persons", "person_id", "critical",
+                _count("persons", f"person_id IS NULL OR NOT regexp_full_match(person_id, '{PERSON_ID_REGEX[1:-1]}')"),
+                "person_id is a lowercase slug (a-z, 0-9, single hyphens).", max_value=0,
+                example_sql=f"(SELECT min(person_id) FROM persons WHERE NOT regexp_full_match(person_id, '{PERSON_ID_REGEX[1:-1]}'))"),
+        Measure("persons.name.not_empty", "persons", "name", "critical",
+                _count("persons", f"coalesce({_tlen('name')}, 0) = 0"), "name is not empty after trimming.", max_value=0),
+        Measure("persons.sort_name.not_empty", "persons", "sort_name", "warning",
+                _count("persons", f"coalesce({_tlen('sort_name')}, 0) = 0"), "sort_name is not empty.", max_value=0),
+        Measure("persons.aliases.not_empty", "persons", "aliases", "warning",
+                _count("persons", "coalesce(len(aliases), 0) = 0"), "Every person has at least one alias.", max_value=0),
+        Measure("persons.n_documents.matches_rows", "persons", "n_documents", "warning",
+                "(SELECT count(*) FROM persons p LEFT JOIN (SELECT person_id, count(DISTINCT doc_id) AS n "
+                "FROM document_persons GROUP BY person_id) dp USING (person_id) WHERE p.n_documents <> coalesce(dp.n, 0))",
+                "n_documents = distinct documents mentioning the person in document_persons.", max_value=0),
+        Measure("document_persons.source.enum", "document_persons", "source", "critical",
+                _count("document_persons", "source NOT IN ('tag', 'speaker') OR position < 0"),
+                "source is 'tag' or 'speaker' and position ≥ 0.", max_value=0),
+        Measure("document_persons.key.unique", "document_persons", "doc_id, source, position", "warning",
+                "(SELECT count(*) - count(DISTINCT (doc_id, source, position)) FROM document_persons)",
+                "One mention per (doc_id, source, position).", max_value=0),
+        Measure("document_persons.mentioned_as.not_empty", "document_persons", "mentioned_as", "warning",
+                _count("document_persons", f"coalesce({_tlen('mentioned_as')}, 0) = 0"),
+                "mentioned_as is not empty after trimming.", max_value=0),
+        Measure("source_files.source_file.unique", "source_files", "source_file", "critical",
+                "(SELECT count(*) - count(DISTINCT source_file) FROM source_files)",
+                "One row per landing-folder entry.", max_value=0),
+        Measure("source_files.sha256.pattern", "source_files", "sha256", "critical",
+                _count("source_files", f"sha256 IS NOT NULL AND NOT regexp_full_match(sha256, '{SHA256_REGEX[1:-1]}')"),
+                "sha256, when present, is 64 lowercase hex digits.", max_value=0),
+        Measure("source_files.status.enum", "source_files", "status", "critical",
+                _count("source_files", f"status NOT IN ({_sql_list(enum_values(SourceFileRow, 'status') or [])})"),
+                "status is published, duplicate or rejected.", max_value=0),
+        Measure("source_files.reject_reason.enum", "source_files", "reject_reason", "critical",
+                _count("source_files", f"reject_reason IS NOT NULL AND reject_reason NOT IN ({reasons})"),
+                "reject_reason, when present, is a known reason (scan, decode, parse or quality:<row check>).",
+                max_value=0, example_sql=f"(SELECT min(reject_reason) FROM source_files WHERE reject_reason NOT IN ({reasons}))"),
+        Measure("source_files.reject_reason.present_when_rejected", "source_files", "reject_reason", "critical",
+                _count("source_files", "status = 'rejected' AND (reject_reason IS NULL OR reject_message IS NULL)"),
+                "Rejected files have a reject_reason and a message.", max_value=0),
+        Measure("source_files.doc_id.present_when_published", "source_files", "doc_id", "critical",
+                _count("source_files", "status IN ('published', 'duplicate') AND "
+                       "(doc_id IS NULL OR doc_id NOT IN (SELECT doc_id FROM documents))"),
+                "Published and duplicate files name a document of the release.", max_value=0),
+        Measure("source_files.doc_id.null_when_rejected", "source_files", "doc_id", "warning",
+                _count("source_files", "status = 'rejected' AND doc_id IS NOT NULL"),
+                "Rejected files give no document.", max_value=0),
+        Measure("source_files.duplicate_of.present_when_duplicate", "source_files", "duplicate_of", "warning",
+                _count("source_files", "status = 'duplicate' AND duplicate_of IS NULL"),
+                "Duplicate files name the published copy.", max_value=0),
+    ]  # fmt: skip
+    for table in TABLES:
+        prev = previous.get(table)
+        if prev is None:
+            continue
+        minimum = max(0, math.ceil(prev * (1 - config.max_row_drop_share) - 1e-9))
+        m.append(
+            Measure(
+                f"{table}.row_count.no_drop",
+                table,
+                None,
+                "critical",
+                f"(SELECT count(*) FROM {table})",
+                f"Row count does not drop by more than {config.max_row_drop_share:.0%} "
+                f"(the previous release had {prev} rows).",
+                min_value=minimum,
+            )
+        )
+    return m
 
 
-def _schema() -> FrameSuite:
+def dataset_checks(
+    config: GateConfig | None = None, previous_row_counts: dict[str, int] | None = None
+) -> FrameSuite:
+    """The dataset-level suite: one frame row, a column per measure (and its example)."""
+    config = config or GateConfig()
+    measures = _measures(config, dict(previous_row_counts or {}))
+    cols = []
+    checks = []
+    for k, mea in enumerate(measures):
+        col = f"m{k:02d}"
+        cols.append(f"{mea.sql} AS {col}")
+        example = None
+        if mea.example_sql:
+            example = f"{col}_example"
+            cols.append(f"CAST({mea.example_sql} AS VARCHAR) AS {example}")
+        bounds = {
+            k2: v for k2, v in (("min_value", mea.min_value), ("max_value", mea.max_value)) if v is not None
+        }
+        checks.append(
+            Check(
+                mea.name,
+                mea.table,
+                mea.column,
+                mea.severity,
+                "ExpectColumnValuesToBeBetween",
+                {"column": col, **bounds},
+                mea.description,
+                scope="dataset",
+                measure=True,
+                example=example,
+            )
+        )
+    return FrameSuite("dataset", "SELECT " + ",\n       ".join(cols), tuple(checks))
+
+
+def schema_checks() -> FrameSuite:
     rows = [
         f"('{table}', '{c.name}', typeof(CAST(NULL AS {c.sql_type})))"
         for table, model in TABLES.items()
@@ -855,17 +499,19 @@ FROM expected e FULL OUTER JOIN actual a ON a.table_name = e.table_name AND a.co
 ORDER BY 1, 2
 """
     checks = [
-        _c(
+        Check(
             f"{table}.schema.matches_contract",
             table,
             None,
             "critical",
             "ExpectColumnPairValuesToBeEqual",
+            {
+                "column_A": "expected_type",
+                "column_B": "actual_type",
+                "ignore_row_if": "both_values_are_missing",
+            },
             "Every contract column exists with its contract type, and no other column exists.",
             ("table_name", "==", table),
-            column_A="expected_type",
-            column_B="actual_type",
-            ignore_row_if="both_values_are_missing",
         )
         for table in TABLES
     ]
@@ -878,19 +524,9 @@ def build_suites(
     today: dt.date | None = None,
     previous_row_counts: dict[str, int] | None = None,
 ) -> list[FrameSuite]:
-    """Every suite of the gate, in run order (schema first)."""
-    config = config or GateConfig()
-    today = today or dt.date.today()
-    previous = dict(previous_row_counts or {})
-    return [
-        _schema(),
-        _documents(config, today, previous),
-        _paragraphs(config, previous),
-        _utterances(config, previous),
-        _persons(config, previous),
-        _document_persons(config, previous),
-        _source_files(config, previous),
-    ]
+    """Every suite of the gate, in run order: row level (on a build's staged documents),
+    then schema and dataset level (on the assembled release)."""
+    return [row_checks(config, today), schema_checks(), dataset_checks(config, previous_row_counts)]
 
 
 def to_gx_expectation(check: Check):
@@ -907,7 +543,7 @@ def to_gx_expectation(check: Check):
         **kwargs,
         severity=check.severity,
         description=check.description,
-        meta={"check": check.name, "table": check.table, "column": check.column},
+        meta={"check": check.name, "table": check.table, "column": check.column, "scope": check.scope},
     )
 
 
