@@ -110,6 +110,7 @@ class FetchOptions:
 @dataclass
 class ListStats:
     read: int = 0
+    """Feed and list pages read and parsed."""
     not_modified: int = 0
     missing: int = 0
     """Answered 404/410 (page 1 of the list is missing from the replay, for one)."""
@@ -205,7 +206,7 @@ class FetchSummary:
             ("failed", str(c[Outcome.FAILED])),
             ("disallowed by robots.txt", str(c[Outcome.DISALLOWED])),
             (
-                "list pages read / not modified / missing / failed",
+                "feed + list pages read / not modified / missing / failed",
                 f"{self.lists.read} / {self.lists.not_modified} / {self.lists.missing} / {self.lists.failed}",
             ),
             ("requests (retries)", f"{self.requests} ({self.retries})"),
