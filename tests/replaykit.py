@@ -156,9 +156,7 @@ class ReplaySite:
         except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
             pass
         with self._lock:
-            self.hits.append(
-                Hit(at, answering, path, status, req.headers.get("User-Agent", ""), conditional)
-            )
+            self.hits.append(Hit(at, answering, path, status, req.headers.get("User-Agent", ""), conditional))
 
 
 def replay_available() -> bool:
