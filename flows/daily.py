@@ -64,6 +64,8 @@ def daily(
     fetch_error: str | None = None
     if fetch_state.is_completed():
         fetch_summary = fetch_state.result()
+        if str(fetch_summary["robots"]).startswith("unreachable"):
+            logger.warning("fetch: robots.txt of %s %s", site, fetch_summary["robots"])
     else:
         fetch_error = str(fetch_state.message or fetch_state.name)
         logger.error("fetch failed (%s); publishing what %s already holds", fetch_error, raw_dir)

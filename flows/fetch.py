@@ -26,6 +26,7 @@ from kremlin.fetch.crawl import Crawler, Discovery, FetchSummary, PageTally  # n
 from kremlin.fetch.http import MIN_DELAY  # noqa: E402
 from kremlin.fetch.options import add_fetch_arguments, make_options, parse_ids  # noqa: E402
 from kremlin.fetch.site import DEFAULT_SITE  # noqa: E402
+from kremlin.fetch.store import FetchLocked  # noqa: E402
 
 BATCH_SIZE = 500
 """Event pages per task: ~10 minutes at the default delay, so the UI shows progress."""
@@ -111,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
             "at least --delay seconds apart."
         ),
         epilog="Exit status: 0 the run finished (missing and failed pages are recorded in the summary); "
-        "1 robots.txt could not be read, so nothing was fetched; 2 bad arguments.",
+        "1 robots.txt could not be read, so nothing was fetched; 2 bad arguments or another fetch "
+        "running on RAW_DIR.",
     )
     add_fetch_arguments(ap)
     ap.add_argument(
@@ -134,18 +136,22 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, argparse.ArgumentTypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = fetch(
-        raw_dir=str(args.raw_dir),
-        site=args.site,
-        pages=args.pages,
-        delay=args.delay,
-        ids=ids or None,
-        since=args.since.isoformat() if args.since else None,
-        timeout=args.timeout,
-        attempts=args.attempts,
-        max_wait=args.max_wait,
-        batch_size=args.batch_size,
-    )
+    try:
+        result = fetch(
+            raw_dir=str(args.raw_dir),
+            site=args.site,
+            pages=args.pages,
+            delay=args.delay,
+            ids=ids or None,
+            since=args.since.isoformat() if args.since else None,
+            timeout=args.timeout,
+            attempts=args.attempts,
+            max_wait=args.max_wait,
+            batch_size=args.batch_size,
+        )
+    except FetchLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(result, indent=2))
     return 1 if str(result["robots"]).startswith("unreachable") else 0

@@ -104,7 +104,13 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    summary = run_fetch(options)
+    from kremlin.fetch.store import FetchLocked
+
+    try:
+        summary = run_fetch(options)
+    except FetchLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(summary.as_dict(), indent=2) if args.json else summary.format())
     # Pages that are missing or failed are recorded and the run still succeeds; only a
     # robots.txt that could not be read (so nothing was fetched) is an error.

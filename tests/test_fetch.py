@@ -296,6 +296,17 @@ def test_state_records_and_survives_reopen(tmp_path: Path) -> None:
         assert s.ids_since(dt.date(2020, 1, 1)) == [5]
 
 
+def test_one_fetch_at_a_time_per_raw_dir(tmp_path: Path) -> None:
+    from kremlin.fetch.crawl import Crawler
+    from kremlin.fetch.store import FetchLocked
+
+    options = FetchOptions(raw_dir=tmp_path, site=Site("http://127.0.0.1:9"))
+    with Crawler(options), pytest.raises(FetchLocked):
+        Crawler(options)
+    with Crawler(options):  # released when the first one closed
+        pass
+
+
 # --------------------------------------------------------------------------- crawls of the replay
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -243,8 +244,14 @@ class Crawler:
         self.options = options
         self.site = options.site
         self.store = RawStore(options.raw_dir)
-        self.store.prepare()
-        self.state = FetchState(self.store.state_path)
+        self._lock = self.store.lock()
+        try:
+            self.store.prepare()
+            self.state = FetchState(self.store.state_path)
+            self._reconcile()
+        except BaseException:
+            os.close(self._lock)
+            raise
         self.client = PoliteClient(
             options.user_agent,
             options.politeness,
@@ -257,7 +264,6 @@ class Crawler:
         self.robots_status = "not read"
         self.tally = PageTally()
         self._started = time.monotonic()
-        self._reconcile()
 
     def __enter__(self) -> Crawler:
         return self
@@ -268,6 +274,7 @@ class Crawler:
     def close(self) -> None:
         self.client.close()
         self.state.close()
+        os.close(self._lock)
 
     def _reconcile(self) -> None:
         """Page texts already in RAW_DIR count as fetched: a run killed between writing a

@@ -4,6 +4,7 @@
     RAW_DIR/.html/<kremlin_id>.html.gz   the HTML it was rendered from (provenance, re-rendering)
     RAW_DIR/.fetch/state.sqlite3         the crawl state (kremlin.fetch.state)
     RAW_DIR/.fetch/tmp/                  files being written; renamed into place when complete
+    RAW_DIR/.fetch/lock                  held by the running fetch
 
 The two sub-folders are named in ``kremlin.layout``; the pipeline's scan leaves them out.
 Temporary files live under ``.fetch/tmp`` (same file system as their destination, so
@@ -14,6 +15,7 @@ leaves nothing the scan would take for a page.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gzip
 import hashlib
 import os
@@ -25,6 +27,11 @@ from kremlin.fetch.state import STATE_FILENAME
 from kremlin.layout import FETCH_HTML_DIR, FETCH_STATE_DIR
 
 _TEXT_NAME = re.compile(r"^(\d+)\.txt$")
+LOCK_FILENAME = "lock"
+
+
+class FetchLocked(RuntimeError):
+    """Another fetch is running on this RAW_DIR."""
 
 
 def text_sha256(text: str) -> str:
@@ -50,8 +57,23 @@ class RawStore:
     def state_path(self) -> Path:
         return self.state_dir / STATE_FILENAME
 
+    def lock(self) -> int:
+        """Hold RAW_DIR for one fetch (a file descriptor; closing it releases the lock).
+
+        Two fetches at once would ask the site for the same pages twice; the second
+        one stops instead. The lock goes with the process, so a killed run leaves none.
+        """
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.state_dir / LOCK_FILENAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise FetchLocked(f"another fetch is running on {self.raw_dir}") from None
+        return fd
+
     def prepare(self) -> None:
-        """Create the folders; drop temporary files a killed run left behind."""
+        """Create the folders; drop temporary files a killed run left behind (call under :meth:`lock`)."""
         for d in (self.raw_dir, self.state_dir, self.html_dir, self.tmp_dir):
             d.mkdir(parents=True, exist_ok=True)
         for leftover in self.tmp_dir.iterdir():
