@@ -38,10 +38,15 @@ DELAY = 0.03
 """Seconds between requests in the crawl tests (the command line's minimum is 1 s)."""
 FAST = Politeness(delay=DELAY, timeout=2.0, max_attempts=3, backoff=0.05, max_wait=5.0)
 
-needs_replay = pytest.mark.skipif(
+_skip_without_replay = pytest.mark.skipif(
     not replay_available() or not (CORPUS / "labels.jsonl").is_file(),
     reason=f"replay or corpus not found ({REPLAY}, {CORPUS}: ../shared from the repo root)",
 )
+
+
+def needs_replay(test):
+    """Needs ../shared/replay and ../shared/corpus: skipped with a message when absent."""
+    return pytest.mark.corpus(_skip_without_replay(test))
 
 
 # --------------------------------------------------------------------------- rendering
