@@ -510,22 +510,46 @@ def _comment_search(con: duckdb.DuckDBPyConnection, helper: str, table: str, pos
         _comment_relation(con, "TABLE", fts_table, f"{doc} Index of {helper}.", {}, {}, _fts(helper))
 
 
+def _refresh_search_index(
+    con: duckdb.DuckDBPyConnection, helper: str, table: str, pos: str, delta: SearchDelta | None
+) -> None:
+    if delta is not None and _has_incremental_index(con, helper, pos):
+        _doc_id_table(con, "_search_removed", delta.removed_doc_ids)
+        _doc_id_table(con, "_search_added", delta.added_doc_ids)
+        _remove_rows(con, helper)
+        _add_rows(con, helper, table, pos, "_search_added")
+        con.execute("DROP TABLE _search_removed")
+        con.execute("DROP TABLE _search_added")
+    else:
+        _empty_index(con, helper, pos)
+        _add_rows(con, helper, table, pos, None)
+    _finish_index(con, helper)
+    _comment_search(con, helper, table, pos)
+
+
 def _refresh_search_indexes(con: duckdb.DuckDBPyConnection, delta: SearchDelta | None) -> None:
-    """Build both indexes from scratch, or, given a delta and an index of this layout, update them."""
+    """Build both indexes from scratch, or, given a delta and an index of this layout, update them.
+
+    The two indexes are built at the same time on two cursors of the connection (they
+    share its thread pool): much of the work is single-threaded per statement when a
+    table has few row groups (the utterances of a 10x corpus are one), so one index's
+    statements fill the cores the other leaves idle. Each cursor has its own temp tables.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     load_fts(con)
-    for helper, (table, pos) in _SEARCH_SOURCES.items():
-        if delta is not None and _has_incremental_index(con, helper, pos):
-            _doc_id_table(con, "_search_removed", delta.removed_doc_ids)
-            _doc_id_table(con, "_search_added", delta.added_doc_ids)
-            _remove_rows(con, helper)
-            _add_rows(con, helper, table, pos, "_search_added")
-            con.execute("DROP TABLE _search_removed")
-            con.execute("DROP TABLE _search_added")
-        else:
-            _empty_index(con, helper, pos)
-            _add_rows(con, helper, table, pos, None)
-        _finish_index(con, helper)
-        _comment_search(con, helper, table, pos)
+    cursors = [con.cursor() for _ in _SEARCH_SOURCES]
+    try:
+        with ThreadPoolExecutor(max_workers=len(cursors)) as pool:
+            futures = [
+                pool.submit(_refresh_search_index, cur, helper, table, pos, delta)
+                for cur, (helper, (table, pos)) in zip(cursors, _SEARCH_SOURCES.items(), strict=True)
+            ]
+            for f in futures:
+                f.result()  # re-raises the first failure
+    finally:
+        for cur in cursors:
+            cur.close()
 
 
 def enrich_database(db_path: Path, delta: SearchDelta | None = None) -> None:
