@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import errno
+import functools
 import hashlib
 import os
 import stat
@@ -446,6 +447,7 @@ def _fingerprint(files: list[Path]) -> str:
     return h.hexdigest()
 
 
+@functools.cache
 def parser_fingerprint() -> str:
     """Over what turns a file into shard rows: every module ``kremlin.shards`` imports,
     directly or not, and the data files of their packages. Derived from the imports, so
@@ -453,7 +455,9 @@ def parser_fingerprint() -> str:
     return _fingerprint(import_closure("kremlin.shards"))
 
 
+@functools.cache
 def code_fingerprint() -> str:
     """Over every file of the domain packages and contracts: with the input fingerprint
-    it decides whether a run would produce anything new."""
+    it decides whether a run would produce anything new. Computed once per process: the
+    code a process runs is the code it loaded."""
     return _fingerprint(_package_files())

@@ -1,0 +1,118 @@
+"""A version built incrementally (from its parent's database plus the delta) is the same
+dataset as a cold build of the same folder: same dataset fingerprint, same rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kremlin.diff import diff_versions
+from kremlin.ids import site_doc_id
+from tests.conftest import SAMPLE_RAW
+from tests.pagekit import dialogue_page
+from tests.runkit import publish_run
+
+TODAY = dt.date(2026, 12, 1)
+
+
+def _page(k: int, *, title: str | None = None, style: str = "page") -> str:
+    day = 1 + k % 27
+    return dialogue_page(
+        title or f"Meeting with Governor number {k}",
+        f"April {day}, 2016",
+        f"1{k % 10}:00",
+        f"April {day}, 2016, 1{k % 10}:30",
+        style=style,
+        kremlin_id=50000 + k,
+    )
+
+
+def _manifest(curated: Path) -> dict:
+    return json.loads((curated / "latest" / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _tables(curated: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(curated / "latest" / "kremlin.duckdb"), read_only=True)
+    try:
+        return {
+            t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in ("documents", "paragraphs", "utterances", "persons", "document_persons", "source_files")
+        }
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def sequence(tmp_path_factory):
+    """cold → +10 pages → one page changed → one page removed, then a cold build of the final folder."""
+    base = tmp_path_factory.mktemp("inc")
+    raw, curated = base / "raw", base / "curated"
+    raw.mkdir()
+    shutil.copy(SAMPLE_RAW / "000_2db0a70f9af90d4e.txt", raw)
+    for k in range(5):
+        (raw / f"p{k:02d}.txt").write_text(_page(k, style="screen" if k % 2 else "page"), encoding="utf-8")
+    steps = [publish_run(raw, curated, today=TODAY, editions=("sqlite",))]
+    for k in range(5, 15):
+        (raw / f"p{k:02d}.txt").write_text(_page(k), encoding="utf-8")
+    steps.append(publish_run(raw, curated, today=TODAY, editions=("sqlite",)))
+    # The site corrected a title: the page keeps its site id (Direct link), so its doc_id.
+    (raw / "p06.txt").write_text(
+        _page(6, title="Meeting with Governor number six (corrected)"), encoding="utf-8"
+    )
+    steps.append(publish_run(raw, curated, today=TODAY, editions=("sqlite",)))
+    (raw / "p08.txt").unlink()
+    steps.append(publish_run(raw, curated, today=TODAY, editions=("sqlite",)))
+    cold = base / "cold"
+    publish_run(raw, cold, today=TODAY, editions=("sqlite",))
+    return raw, curated, cold, steps
+
+
+def test_incremental_equals_cold(sequence):
+    _, curated, cold, _ = sequence
+    assert _manifest(curated)["dataset_fingerprint"] == _manifest(cold)["dataset_fingerprint"]
+    assert _tables(curated) == _tables(cold)
+
+
+def test_each_step_after_the_first_reuses_its_parent(sequence):
+    _, curated, _, steps = sequence
+    versions = [s["version_id"] for s in steps]
+    assert len(set(versions)) == 4
+    builds = [json.loads((curated / "versions" / v / "manifest.json").read_text())["build"] for v in versions]
+    assert builds[0]["incremental"] is False
+    assert [b["incremental"] for b in builds[1:]] == [True, True, True]
+    assert (builds[1]["documents_added"], builds[1]["documents_removed"]) == (10, 0)
+    assert (builds[2]["documents_added"], builds[2]["documents_removed"]) == (1, 1)  # changed = out + in
+    assert (builds[3]["documents_added"], builds[3]["documents_removed"]) == (0, 1)
+    assert builds[3]["documents_reused"] == 15  # the sample and 14 of the 15 pages
+    # Row-level checks ran on the new documents only.
+    report = json.loads((curated / "versions" / versions[1] / "quality" / "validation.json").read_text())
+    assert report["meta"]["row_checked_documents"] == 10
+
+
+def test_title_correction_is_a_changed_document(sequence):
+    _, curated, _, steps = sequence
+    changes = diff_versions(curated, steps[1]["version_id"], steps[2]["version_id"])
+    assert [(c.doc_id, c.change) for c in changes] == [(site_doc_id(50006), "changed")]
+    assert "title" in changes[0].fields
+
+
+def test_sqlite_edition_follows_the_delta(sequence):
+    _, curated, cold, _ = sequence
+    import sqlite3
+
+    def counts(root: Path) -> dict[str, int]:
+        con = sqlite3.connect(root / "latest" / "kremlin.sqlite")
+        try:
+            return {
+                t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("documents", "paragraphs", "utterances", "persons", "source_files")
+            }
+        finally:
+            con.close()
+
+    assert counts(curated) == counts(cold)
