@@ -18,7 +18,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 BENCH_TIMES ?= 10
 BENCH_RAW ?= ../shared/corpus/raw
 
-.PHONY: install pipeline test lint rejects diff bench serve clean docs fetch explore
+.PHONY: install pipeline test lint rejects diff bench serve clean docs train fetch explore
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
+
+# Rebuild the parser's line labeller from ../shared/corpus (deterministic; see docs/parser.md).
+train: $(STAMP)
+	$(BIN)/python tools/train_parser.py
 
 pipeline: $(STAMP)
 	$(BIN)/python -m flows.pipeline --raw-dir "$(RAW_DIR)" --curated-dir "$(CURATED_DIR)" \
