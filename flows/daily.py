@@ -12,10 +12,6 @@ failure shows. Pages that are missing or fail one by one are part of a normal fe
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-
 from prefect import flow, get_run_logger  # noqa: E402
 from prefect.artifacts import create_markdown_artifact  # noqa: E402
 

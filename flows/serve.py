@@ -33,8 +33,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-
 DEPLOYMENT_NAME = "daily"
 DEFAULT_CRON = "0 3 * * *"
 DEFAULT_PORT = 4200

@@ -19,6 +19,7 @@ inserted → people resolved → ``source_files``.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections import defaultdict
 from collections.abc import Callable
@@ -89,6 +90,8 @@ class Delta:
 
     removed: tuple[str, ...]
     added: tuple[str, ...]
+    people_changed: tuple[str, ...] = ()
+    """Kept documents whose speaker columns were resolved anew (their utterance rows changed)."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,8 @@ def build_database(
         _insert_staged(con)
         _fill_source_files(con)
         _resolve_people(con, known_persons or [])
+        people = [r[0] for r in con.execute("SELECT doc_id FROM people_changed ORDER BY 1").fetchall()]
+        delta = dataclasses.replace(delta, people_changed=tuple(people))
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
         status = dict(con.execute("SELECT status, count(*) FROM source_files GROUP BY status").fetchall())
         added = con.execute(f"SELECT count(*) FROM {STAGED['documents']}").fetchone()[0]
@@ -370,15 +375,21 @@ def _resolve_people(con: duckdb.DuckDBPyConnection, known: list[KnownPerson]) ->
             _mention(mention_rows, doc.doc_id, pid, tag, "tag", i)
 
     con.register("turn_people", pa.table(turn_rows, schema=_TURN_PEOPLE))
+    differs = (
+        "u.doc_id = t.doc_id AND u.turn_index = t.turn_index AND ("
+        "u.speaker_kind IS DISTINCT FROM t.speaker_kind OR u.speaker_name IS DISTINCT FROM t.speaker_name "
+        "OR u.speaker_role IS DISTINCT FROM t.speaker_role OR u.person_id IS DISTINCT FROM t.person_id)"
+    )
+    # Reused documents whose speakers resolve differently now (a new namesake, say): their
+    # rows changed too, so exports that reuse the parent's files must rewrite them.
+    con.execute(
+        "CREATE TEMP TABLE people_changed AS SELECT DISTINCT u.doc_id FROM utterances u, turn_people t "
+        f"WHERE {differs} AND u.doc_id NOT IN (SELECT doc_id FROM {STAGED['documents']})"
+    )
     # Only rows whose people columns change are written (all of them in a cold build).
     con.execute(
-        """
-        UPDATE utterances u SET speaker_kind = t.speaker_kind, speaker_name = t.speaker_name,
-               speaker_role = t.speaker_role, person_id = t.person_id
-        FROM turn_people t WHERE u.doc_id = t.doc_id AND u.turn_index = t.turn_index
-          AND (u.speaker_kind IS DISTINCT FROM t.speaker_kind OR u.speaker_name IS DISTINCT FROM t.speaker_name
-               OR u.speaker_role IS DISTINCT FROM t.speaker_role OR u.person_id IS DISTINCT FROM t.person_id)
-        """
+        "UPDATE utterances u SET speaker_kind = t.speaker_kind, speaker_name = t.speaker_name, "
+        f"speaker_role = t.speaker_role, person_id = t.person_id FROM turn_people t WHERE {differs}"
     )
     con.unregister("turn_people")
     if mention_rows:

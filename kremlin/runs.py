@@ -287,7 +287,12 @@ def publish(
     fingerprint = step("fingerprint", dataset_fingerprint, db)  # contract tables only, before indexes
     search_delta = SearchDelta(delta.removed, delta.added) if delta else None
     step("search_index", enrich_database, db, search_delta)
-    parquet = step("parquet", export_parquet, db, build_dir / "parquet")
+    # Parquet also holds the people columns, which a new mention can change in kept documents.
+    rows_delta = SearchDelta(delta.removed, (*delta.added, *delta.people_changed)) if delta else None
+    parent_parquet = parent / "parquet" if parent else None
+    parquet = step(
+        "parquet", export_parquet, db, build_dir / "parquet", parent_dir=parent_parquet, delta=rows_delta
+    )
     parent_db = plan.parent_dir / DB_FILENAME if plan.parent_dir else None
     changes = step("diff", diff_databases, parent_db, db) if parent_db and parent_db.is_file() else None
     cv = code_version(parser_version=plan.parser_fingerprint[:16])

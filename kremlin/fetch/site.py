@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 DEFAULT_SITE = "https://en.kremlin.ru"
-PROJECT_URL = "https://github.com/kremlin-dataset/kremlin-dataset"
-"""Named in the User-Agent so the site's operators can see who crawls and why."""
+PROJECT_URL = os.environ.get("KREMLIN_FETCH_CONTACT_URL", "https://github.com/kremlin-dataset/kremlin-dataset")
+"""Named in the User-Agent so the site's operators can see who crawls and why: set
+KREMLIN_FETCH_CONTACT_URL to the page of your deployment (its operator and purpose)."""
 
 ROBOTS_PATH = "/robots.txt"
 FEED_PATH = "/events/president/news/feed"
