@@ -1,10 +1,9 @@
 """Editions of a release (kremlin.editions): Hugging Face card, Croissant, Data Package,
 SQLite for Datasette, release page; validated by the tools that read them.
 
-The releases are built once per module with the project's own stage functions (scan,
-plan, parse, build, check, publish). Until publish writes the editions itself, the
-fixture calls ``write_editions`` on the published folder when ``croissant.json`` is
-missing; once publish does, the tests check the pipeline's own output.
+The releases are built once per module by a whole pipeline run with every edition on
+(``tests.runkit.publish_run``: the flow's stages without Prefect), so the tests check
+what publish itself writes.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -33,15 +31,14 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from kremlin import runs
 from kremlin.diff import DocumentChange, diff_databases
 from kremlin.editions import ALL_EDITIONS, card, charts, page, parse_editions, write_editions
 from kremlin.editions import sqlite as sq
 from kremlin.editions.release import release_from_manifest
-from kremlin.shards import write_shard
 from kremlin.versions import DB_FILENAME, MANIFEST_FILENAME
-from schemas.tables import TABLES
+from schemas.tables import QUALITY_REASON_PREFIX, TABLES
 from tests.conftest import SAMPLE_RAW
+from tests.runkit import publish_run
 
 BIN = Path(sys.executable).parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -57,18 +54,9 @@ class Built:
 
 
 def _publish(raw: Path, curated: Path) -> Built:
-    inputs = runs.scan(raw)
-    plan = runs.plan_run(raw, curated, inputs)
-    with runs.locked(curated, timeout=60), runs.staging(plan) as build_dir:
-        jobs = plan.shard_jobs()
-        with ProcessPoolExecutor(2) as pool:
-            list(pool.map(write_shard, jobs, [plan.cache_dir] * len(jobs)))
-        outcome = runs.build(plan, build_dir)
-        gate = runs.check(plan, build_dir)
-        manifest = runs.publish(plan, build_dir, outcome, gate, {})
-    version_dir = curated / "versions" / manifest["version_id"]
-    if not (version_dir / "croissant.json").is_file():  # publish does not write editions yet
-        write_editions(version_dir, manifest, parent_dir=None, changes=None)
+    """A whole pipeline run (runs' stages, as the flow calls them) with every edition on."""
+    summary = publish_run(raw, curated, workers=2, editions=None)
+    version_dir = curated / "versions" / summary["version_id"]
     return Built(version_dir, json.loads((version_dir / MANIFEST_FILENAME).read_text()))
 
 
@@ -530,7 +518,11 @@ def test_release_page_lists_changes_and_quarantined_files(sample: Built) -> None
     manifest = json.loads(json.dumps(sample.manifest))
     manifest["parent"] = "20260101T000000Z-00000000"
     manifest["lineage"]["rejected_files"] = [
-        {"source_file": "bad/quality.txt", "reason": "quality:documents_title_not_blank", "stage": "quality"},
+        {
+            "source_file": "bad/quality.txt",
+            "reason": f"{QUALITY_REASON_PREFIX}title_not_blank",
+            "stage": "quality",
+        },
         {"source_file": "bad/empty.txt", "reason": "empty", "stage": "decode"},
     ]
     release = release_from_manifest(sample.version_dir, manifest)

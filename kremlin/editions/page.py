@@ -203,7 +203,12 @@ def render_page(release: Release, changes: list[DocumentChange] | None, data: Ch
     ]
     panels = "".join(f"<div class='panel'>{svg}</div>" for svg in chart_panels)
     files = release_files(r.version_dir, extra=[MANIFEST_FILENAME, PAGE_FILENAME])
-    parent = f"<code>{escape(r.parent)}</code>" if r.parent else "none"
+    # Versions are siblings under versions/: the parent's page is one folder up (while kept).
+    parent = (
+        f"<a href='../{escape(r.parent, quote=True)}/{PAGE_FILENAME}'><code>{escape(r.parent)}</code></a>"
+        if r.parent
+        else "none"
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

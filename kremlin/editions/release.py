@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kremlin.contract import Column, columns
 from kremlin.versions import DB_FILENAME, MANIFEST_FILENAME
-from schemas.tables import SCHEMA_VERSION, TABLES
+from schemas.tables import QUALITY_REASON_PREFIX, SCHEMA_VERSION, TABLES
 
 PARQUET_DIR = "parquet"
 SOURCE_URL = "https://en.kremlin.ru/events"
@@ -147,7 +147,7 @@ class Release:
 
     def quarantined(self) -> list[RejectedFile]:
         """Files the quality gate set aside (reason 'quality:…'), as opposed to parse rejects."""
-        return [r for r in self.rejected_files if r.reason.startswith("quality:")]
+        return [r for r in self.rejected_files if r.reason.startswith(QUALITY_REASON_PREFIX)]
 
     def table(self, name: str) -> TableInfo:
         return next(t for t in self.tables if t.name == name)
