@@ -43,7 +43,7 @@ FILE_ROLES = {
     "kremlin.sqlite": "SQLite copy of the tables and views with FTS5 search, for Datasette and any SQLite client",
     "metadata.json": "Datasette metadata: title, licence, source, every table and column described",
     "croissant.json": "MLCommons Croissant 1.0 description (JSON-LD) of the Parquet files",
-    "datapackage.json": "Frictionless Data Package v2: one resource per Parquet file, types and keys",
+    "datapackage.json": "Frictionless Data Package v2: one resource per table (read from kremlin.sqlite), types and keys",
     "index.html": "release page: counts, quality verdict, changes since the parent, charts",
     "quality/": "quality-gate reports for this build",
     MANIFEST_FILENAME: "version id, parent, code version, fingerprints, row counts, quality, lineage",
@@ -187,13 +187,13 @@ Views (in `kremlin.duckdb`, and with the same names and columns in `kremlin.sqli
 {hf_lines}
 - **Croissant** (`croissant.json`): one FileSet and one RecordSet per table, with keys and
   references; `mlcroissant validate --jsonld croissant.json`.
-- **Frictionless** (`datapackage.json`): `frictionless validate datapackage.json`.
-  Frictionless reads one Parquet file per resource and cannot read a Hive-partitioned
-  folder, so each year file of `documents`, `paragraphs` and `utterances` is its own
-  resource (`documents-2021`, …) pointing at the published file (no second copy of the
-  data). Foreign keys that cross years (`document_persons.doc_id`,
-  `source_files.doc_id` → `documents`) cannot be stated between per-file resources and
-  are left out there; they hold in the database.
+- **Frictionless** (`datapackage.json`, Data Package v2): one resource per table with
+  types, descriptions, primary and foreign keys; run `frictionless validate datapackage.json`
+  from this folder. Frictionless cannot read a Hive-partitioned folder, and its Parquet
+  reader (through pandas) turns a NULL integer into NaN and a list into a numpy array,
+  which its own checks then reject; so the resources read the same tables from
+  `kremlin.sqlite` (a read-only `sqlite:///` URL, resolved against the working folder),
+  and each names its Parquet files in `kremlin:parquet` for readers that want those.
 - **Datasette / SQLite** (`kremlin.sqlite`, `metadata.json`):
   `datasette kremlin.sqlite --metadata metadata.json` (or `make explore` in the code
   repository); the search box of `paragraphs` and `utterances` uses their FTS5 indexes.

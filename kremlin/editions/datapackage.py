@@ -6,7 +6,7 @@ for Parquet), and its Parquet reader goes through pandas, where a nullable integ
 becomes a float NaN and a list a numpy array, both rejected by its own type checks.
 What it reads exactly is SQL, so each resource is the table of the same name in
 ``kremlin.sqlite`` (the ``sqlite`` edition, built from the same database; no extra copy
-of the data). SQLAlchemy resolves ``sqlite:///kremlin.sqlite`` against the working
+of the data). SQLAlchemy resolves the file of a ``sqlite:///`` URL against the working
 directory, so validate from the version folder: ``frictionless validate datapackage.json``.
 Each resource also names its Parquet files (``kremlin:parquet``, a glob) for readers
 that take the schema from here and the data from Parquet.
@@ -36,7 +36,9 @@ DATAPACKAGE_FILENAME = "datapackage.json"
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 RESOURCE_PROFILE = "https://datapackage.org/profiles/2.0/dataresource.json"
 SCHEMA_PROFILE = "https://datapackage.org/profiles/2.0/tableschema.json"
-SQL_PATH = f"sqlite:///{SQLITE_FILENAME}"
+# Read-only SQLite URI: validating never writes, and from the wrong folder it fails with
+# "unable to open database file" instead of creating an empty database there.
+SQL_PATH = f"sqlite:///file:{SQLITE_FILENAME}?mode=ro&uri=true"
 
 _TYPES = {
     "VARCHAR": "string",
