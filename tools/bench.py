@@ -1,28 +1,26 @@
-"""Benchmark the pipeline on an N-times copy of a raw folder (``make bench``).
+"""Benchmark the pipeline on an N-times copy of a raw folder (``make bench``): issue 11's table.
 
     python tools/bench.py --raw-dir ../shared/corpus/raw --times 10 --out docs/benchmarks.md
 
-1. Builds WORK/raw: ``--times`` copies of every file of RAW_DIR, copy k in ``cKK/``.
-   Copy 0 is the files as they are; in copy k >= 1 every page is made a distinct page:
-   the title line gets `` (copy k)`` appended and the ``Direct link: en.kremlin.ru/d/<id>``
-   id becomes ``id + k * 10,000,000`` (``kremlin.ids.doc_id`` hashes the title, dates,
-   time and publication date, so a new title is a new doc_id; a new id keeps
-   ``kremlin_id`` unique).
-2. Baseline: a plain single-process script (no orchestration, no cache, no checks)
-   that decodes and parses every file with ``kremlin.parser.page.parse_page`` +
-   ``kremlin.records.page_rows`` and writes the rows to Parquet.
-3. The pipeline (``python -m flows.pipeline``, default local runner, as ``make
-   pipeline``) three times into a fresh CURATED_DIR: cold (empty parse cache),
-   unchanged (same inputs: nothing to publish), and with 1 % new files (a further copy
-   of 1 % of the pages: only those are parsed, the rest comes from the parse cache).
+1. Builds WORK/raw with ``../shared/tools/scale_corpus.py --times N`` (copy k of every page
+   gets its own title suffix, file name and Direct link id, so every file is a distinct page).
+2. Reference: ``../shared/tools/plain_script.py --raw WORK/raw --out WORK/plain``, the plain
+   one-process script a user would write instead (every ratio below is to this run).
+3. The pipeline (``python -m flows.pipeline``, default local runner, as ``make pipeline``)
+   three times into a fresh CURATED_DIR: cold (empty parse cache), unchanged (same inputs:
+   nothing to publish), and +1 % new pages: every 100th file of WORK/raw once more as a new
+   distinct page (copy ``N + k`` of the page that file is copy ``k`` of, made by
+   scale_corpus.py itself), so 617 new pages at 10x.
+4. Parse speed per core (``tools/parse_speed.py`` over RAW_DIR, CPU time), when present.
 
 Every measured command runs as a subprocess. Wall time; peak memory of the process
 tree (the pipeline, its parse workers and its temporary Prefect server), sampled every
 0.2 s from /proc as the sum of PSS (shared pages split between the processes that map
 them) and as the largest single RSS (``ru_maxrss`` from ``os.wait4``); per-stage times
-from the manifest (``timings_seconds``) and from the run's log timestamps (Prefect
-start-up before the flow begins, teardown after it ends). Results go to ``--out`` as
-Markdown with a description of the machine.
+from the run summary and the manifest's ``timings_seconds`` (publish steps and each
+edition as ``publish:<step>`` / ``publish:edition:<name>``) and from the run's log
+timestamps (Prefect start-up before the flow begins, teardown after it ends). Results go
+to ``--out`` as Markdown with a description of the machine.
 
 The measured commands import ``kremlin``/``schemas``/``flows`` from a copy taken at the
 start (``PYTHONPATH=WORK/code``), so that edits to the tree during the benchmark do not
@@ -48,67 +46,68 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ID_OFFSET = 10_000_000
-_DIRECT_LINK = re.compile(rb"^(\s*Direct link:\s*(?:https?://)?en\.kremlin\.ru/d/)(\d+)(\s*)$")
-_BLANK = re.compile(rb"^[\s\xc2\xa0]*$")  # white space incl. UTF-8 NBSP
+SHARED_TOOLS = ROOT / ".." / "shared" / "tools"
 
 
 # ----------------------------------------------------------------------------- input
 
 
-def distinct_copy(data: bytes, k: int) -> bytes:
-    """The page as copy ``k``: new title (second non-blank line) and Direct link id."""
-    if k == 0:
-        return data
-    lines = data.split(b"\n")
-    nonblank = 0
-    for i, line in enumerate(lines):
-        if _BLANK.match(line):
-            continue
-        nonblank += 1
-        if nonblank == 2:
-            end = b"\r" if line.endswith(b"\r") else b""
-            lines[i] = line[: len(line) - len(end)].rstrip() + f" (copy {k})".encode() + end
-            break
-    for i in range(len(lines) - 1, max(-1, len(lines) - 12), -1):
-        if m := _DIRECT_LINK.match(lines[i]):
-            lines[i] = m.group(1) + str(int(m.group(2)) + k * ID_OFFSET).encode() + m.group(3)
-            break
-    out = b"\n".join(lines)
-    # A file without a title (a reject) must still be a new file.
-    return out if out != data else data + b"\n" * k
+def _source_files(src: Path, limit: int | None) -> list[Path]:
+    # scale_corpus.py reads the *.txt files at the top of --raw.
+    return sorted(p for p in src.iterdir() if p.is_file() and p.name.endswith(".txt"))[:limit]
 
 
-def make_copies(src: Path, dest: Path, times: int, *, limit: int | None = None) -> tuple[int, int]:
-    files = sorted(p for p in src.rglob("*") if p.is_file())[:limit]
-    n = size = 0
-    for k in range(times):
-        sub = dest / f"c{k:02d}"
-        sub.mkdir(parents=True, exist_ok=True)
-        for f in files:
-            data = distinct_copy(f.read_bytes(), k)
-            (sub / f.relative_to(src).as_posix().replace("/", "__")).write_bytes(data)
-            n += 1
-            size += len(data)
-    return n, size
+def _scale(src_files: list[Path], times: int, out: Path, scratch: Path) -> None:
+    """``scale_corpus.py --times`` over exactly ``src_files`` (linked into a scratch folder)."""
+    raw = scratch / "src"
+    shutil.rmtree(raw, ignore_errors=True)
+    raw.mkdir(parents=True)
+    for f in src_files:
+        os.symlink(f.resolve(), raw / f.name)
+    subprocess.run(
+        [sys.executable, str(SHARED_TOOLS / "scale_corpus.py"), "--raw", str(raw), "--times", str(times),
+         "--out", str(out)],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    shutil.rmtree(raw)
 
 
-def add_new_files(
-    src: Path, dest: Path, times: int, fraction: float, *, limit: int | None = None
+def _folder_size(folder: Path) -> tuple[int, int]:
+    files = [p for p in folder.iterdir() if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def make_copies(
+    src: Path, dest: Path, times: int, scratch: Path, *, limit: int | None = None
 ) -> tuple[int, int]:
-    """``fraction`` of the N-times input as new pages: copies ``times .. 2*times-1`` of every
-    1/fraction-th source file (so 1 % of 10 copies is 10 new copies of 1 % of the pages)."""
-    files = sorted(p for p in src.rglob("*") if p.is_file())[:limit]
+    _scale(_source_files(src, limit), times, dest, scratch)
+    return _folder_size(dest)
+
+
+def add_new_pages(
+    src: Path, dest: Path, times: int, fraction: float, scratch: Path, *, limit: int | None = None
+) -> tuple[int, int]:
+    """``fraction`` of the files of ``dest`` once more as new distinct pages.
+
+    File ``KK_<name>`` of ``dest`` is copy KK of source ``<name>``; its new page is copy
+    ``times + KK`` of the same source, made by scale_corpus.py (run with ``2 * times``
+    copies of the chosen sources, of which only those copies are kept), so the new pages
+    differ from every existing one exactly as the copies of the N-times folder do.
+    """
+    existing = sorted(p.name for p in dest.iterdir() if p.is_file())
     step = max(1, round(1 / fraction))
+    chosen = [(int(k), name) for k, name in (n.split("_", 1) for n in existing[::step])]
+    sources = {f.name: f for f in _source_files(src, limit)}
+    out = scratch / "new"
+    shutil.rmtree(out, ignore_errors=True)
+    _scale([sources[n] for n in sorted({n for _, n in chosen})], 2 * times, out, scratch)
     n = size = 0
-    for k in range(times, 2 * times):
-        sub = dest / f"c{k:02d}"
-        sub.mkdir(parents=True, exist_ok=True)
-        for f in files[::step]:
-            data = distinct_copy(f.read_bytes(), k)
-            (sub / f.relative_to(src).as_posix().replace("/", "__")).write_bytes(data)
-            n += 1
-            size += len(data)
+    for k, name in chosen:
+        made = out / f"{times + k:02d}_{name}"
+        size += made.stat().st_size
+        made.rename(dest / made.name)
+        n += 1
+    shutil.rmtree(out)
     return n, size
 
 
@@ -204,7 +203,6 @@ def measure(cmd: list[str], env: dict, log: Path, interval: float = 0.2) -> Meas
     )
 
 
-_SUMMARY_TIME = re.compile(r"│ time: (\w+)\s*│ ([\d.]+) s")
 _TS = re.compile(r"^(\d\d:\d\d:\d\d\.\d{3}) \| \w+\s*\| (.*)$")
 
 
@@ -273,41 +271,6 @@ def log_phases(output: str, wall: float) -> dict[str, float]:
     return out
 
 
-# ----------------------------------------------------------------------------- baseline
-
-
-def baseline(raw_dir: Path, out_dir: Path) -> None:
-    """Parse every file in one process, write the rows to Parquet (no cache, no checks)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from kremlin.decode import decode_page
-    from kremlin.parser.page import parse_page
-    from kremlin.records import page_rows
-    from schemas.page import Reject
-
-    docs, paras, utts = [], [], []
-    rejected = 0
-    for path in sorted(p for p in raw_dir.rglob("*") if p.is_file()):
-        decoded = decode_page(path.read_bytes())
-        page = decoded if isinstance(decoded, Reject) else parse_page(decoded.text)
-        if isinstance(page, Reject):
-            rejected += 1
-            continue
-        d, p, u = page_rows(page)
-        docs.append({**d, "source_file": str(path)})
-        paras.extend(p)
-        utts.extend(u)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, rows in (("documents", docs), ("paragraphs", paras), ("utterances", utts)):
-        pq.write_table(pa.Table.from_pylist(rows), out_dir / f"{name}.parquet", compression="zstd")
-    print(
-        json.dumps(
-            {"documents": len(docs), "paragraphs": len(paras), "utterances": len(utts), "rejected": rejected}
-        )
-    )
-
-
 # ----------------------------------------------------------------------------- report
 
 
@@ -357,14 +320,19 @@ def _fmt(x: float, nd: int = 1) -> str:
     return "–" if x != x else f"{x:.{nd}f}"
 
 
+def _ratio(r: dict, ref: dict | None) -> str:
+    return f"{r['wall'] / ref['wall']:.2f}×" if ref and ref["wall"] else "–"
+
+
 def render(ctx: dict) -> str:
     m = ctx["machine"]
+    ref = ctx.get("reference")
     L = [
         "# Benchmarks",
         "",
         "Generated by `tools/bench.py` (`make bench`); rerun to refresh. Numbers are from one run on a",
         "shared machine (other jobs may have been running: see the load average), so treat them as ±10 %.",
-        "",
+        *([f"**{ctx['banner']}**", ""] if ctx.get("banner") else [""]),
         "## Machine",
         "",
         *[f"- **{k}**: {v}" for k, v in m.items()],
@@ -377,33 +345,38 @@ def render(ctx: dict) -> str:
         ctx["command"],
         "```",
         "",
-        f"Input: `--times {ctx['times']}` copies of `{ctx['raw_dir']}` ({ctx['src_files']} files) → "
-        f"**{ctx['files']} files, {ctx['mb']:.1f} MB** (every copy a distinct page, see `tools/bench.py`); "
-        f"building the copy took {ctx['copy_seconds']:.1f} s. The 1 % run adds {ctx['new_files']} new pages "
-        f"({ctx['new_mb']:.2f} MB).",
+        f"Input: `../shared/tools/scale_corpus.py --times {ctx['times']}` over `{ctx['raw_dir']}` "
+        f"({ctx['src_files']} files) → **{ctx['files']} files, {ctx['mb']:.1f} MB**; building it took "
+        f"{ctx['copy_seconds']:.1f} s. The +1 % run adds {ctx.get('new_files', 0)} new distinct pages "
+        f"({ctx.get('new_mb', 0):.2f} MB).",
         "",
-        "## Results",
+        "## Results (issue 11's table, one run)",
         "",
-        "| run | files | wall s | pages/s | MB/s | peak tree PSS MB | peak tree RSS MB | largest process RSS MB | result |",
+        "| run | files | wall s | × plain script | pages/s | peak tree PSS MB | peak tree RSS MB | largest process RSS MB | result |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in ctx["rows"]:
         L.append(
-            f"| {r['name']} | {r['files']} | {r['wall']:.1f} | {r['files'] / r['wall']:.0f} | "
-            f"{r['mb'] / r['wall']:.2f} | {_fmt(r['pss'], 0)} | {_fmt(r['rss'], 0)} | {_fmt(r['single'], 0)} | {r['result']} |"
+            f"| {r['name']} | {r['files']} | {r['wall']:.1f} | {_ratio(r, ref)} | {r['files'] / r['wall']:.0f} | "
+            f"{_fmt(r['pss'], 0)} | {_fmt(r['rss'], 0)} | {_fmt(r['single'], 0)} | {r['result']} |"
         )
     L += [
         "",
-        "pages/s and MB/s are over the whole input of the run (files seen), wall time of the whole",
-        "command including Python start-up and, for the pipeline, its temporary Prefect server.",
-        "Peak tree PSS sums the proportional set size of the process and all its descendants (parse",
-        "workers, the temporary Prefect server), sampled every 0.2 s; tree RSS counts shared pages once",
-        "per process, so it overstates; the last column is `ru_maxrss` from `os.wait4` (largest single process).",
+        "Wall time of the whole command including Python start-up and, for the pipeline, its",
+        "temporary Prefect server; pages/s over the files the run sees. Peak tree PSS sums the",
+        "proportional set size of the process and all its descendants (parse workers, the Prefect",
+        "server), sampled every 0.2 s; tree RSS counts shared pages once per process, so it",
+        "overstates; the largest process is `ru_maxrss` from `os.wait4`.",
         "",
+    ]
+    if ctx.get("parse_speed"):
+        L += ["## Parse speed per core", "", "`tools/parse_speed.py` over the source folder:", "", "```",
+              ctx["parse_speed"].rstrip(), "```", ""]  # fmt: skip
+    L += [
         "## Time per stage",
         "",
-        "Pipeline stages (ingest … publish) from the run summary the flow prints (`stage_seconds`; the",
-        "manifest's `timings_seconds` has the same minus publish); the other rows from the run's log",
+        "Pipeline stages from the run summary the flow prints and the manifest's `timings_seconds`",
+        "(`publish:<step>` are the parts of publish); the rows in italics come from the run's log",
         "timestamps. An unchanged run stops after planning, so it has no stage rows. Peak memory per",
         "stage: the highest tree PSS sample between the end of the previous stage and the end of this one.",
         "",
@@ -414,11 +387,19 @@ def render(ctx: dict) -> str:
         peaks = r.get("stage_peaks") or {}
         L += [f"**{r['name']}**", "", "| stage | seconds | peak tree PSS MB |", "|---|---:|---:|"]
         for k, v in (r.get("stages") or {}).items():
-            L.append(f"| {k} | {v:.1f} | {_fmt(peaks.get(k, float('nan')), 0)} |")
+            if not k.startswith(_EDITION):
+                L.append(f"| {k} | {v:.1f} | {_fmt(peaks.get(k, float('nan')), 0)} |")
         for k, v in (r.get("phases") or {}).items():
-            L.append(f"| {k} | {v:.1f} | |")
+            L.append(f"| *{k}* | {v:.1f} | |")
         L.append("")
-    L += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    editions = [(r["name"], k[len(_EDITION) :], v) for r in ctx["rows"] for k, v in (r.get("stages") or {}).items()
+                if k.startswith(_EDITION)]  # fmt: skip
+    if editions:
+        L += ["## Editions", "", "Seconds each edition took inside publish (`timings_seconds`).", "",
+              "| run | edition | seconds |", "|---|---|---:|"]  # fmt: skip
+        L += [f"| {run} | {name} | {v:.2f} |" for run, name, v in editions]
+        L.append("")
+    L += ["## Targets (issue 11)", "", "| target | measured | met |", "|---|---|---|"]
     for t in ctx["targets"]:
         L.append(f"| {t[0]} | {t[1]} | {'yes' if t[2] else '**no**'} |")
     L.append("")
@@ -429,6 +410,18 @@ def render(ctx: dict) -> str:
 
 # ----------------------------------------------------------------------------- main
 
+_EDITION = "publish:edition:"
+_SUMMARY_TIME_ANY = re.compile(r"│ time: (\S+)\s*│ ([\d.]+) s")
+
+
+def _stages(output: str, manifest: dict) -> dict[str, float]:
+    """Stage seconds: the flow's summary table, completed by the manifest's finer entries."""
+    stages = {k: float(v) for k, v in _SUMMARY_TIME_ANY.findall(output) if k != "total"}
+    for k, v in (manifest.get("timings_seconds") or {}).items():
+        if isinstance(v, int | float):
+            stages.setdefault(k, float(v))
+    return stages
+
 
 def _pipeline_run(name: str, work: Path, env: dict, args, files: int, mb: float) -> dict:
     cmd = [sys.executable, "-m", "flows.pipeline", "--raw-dir", str(work / "raw"),
@@ -437,21 +430,22 @@ def _pipeline_run(name: str, work: Path, env: dict, args, files: int, mb: float)
         cmd += ["--workers", str(args.workers)]
     print(f"[bench] {name}: {' '.join(cmd)}", file=sys.stderr, flush=True)
     before = _latest(work / "curated")
-    m = measure(cmd, env, work / f"{name.split()[0]}.log")
+    log = work / f"{name.split()[0]}.log"
+    m = measure(cmd, env, log)
     if m.returncode != 0:
-        raise SystemExit(f"{name} failed (exit {m.returncode}); log: {work / (name.split()[0] + '.log')}")
+        raise SystemExit(f"{name} failed (exit {m.returncode}); log: {log}")
     after = _latest(work / "curated")
     stages: dict = {}
     result = "unchanged"
     if after and after != before:
         manifest = json.loads((work / "curated" / "versions" / after / "manifest.json").read_text())
-        # The summary table has every stage; the manifest's timings stop before publish.
-        stages = {k: float(v) for k, v in _SUMMARY_TIME.findall(m.output) if k != "total"}
-        stages = stages or manifest.get("timings_seconds", {})
+        stages = _stages(m.output, manifest)
         lin = manifest.get("lineage", {})
+        build = manifest.get("build") or {}
         result = (
             f"published {after}: {lin.get('files_parsed_this_run')} parsed, "
             f"{lin.get('files_from_cache')} from cache; {json.dumps(lin.get('by_status'))}"
+            + (f"; build {json.dumps(build)}" if build else "")
         )
     row = {
         "name": name,
@@ -481,9 +475,50 @@ def _latest(curated: Path) -> str | None:
         return None
 
 
+def _reference_run(work: Path, env: dict, files: int, mb: float) -> dict:
+    script = SHARED_TOOLS / "plain_script.py"
+    cmd = [sys.executable, str(script), "--raw", str(work / "raw"), "--out", str(work / "plain")]
+    print("[bench] plain script ...", file=sys.stderr, flush=True)
+    m = measure(cmd, env, work / "plain.log")
+    if m.returncode != 0:
+        raise SystemExit(f"plain script failed: {m.output[-2000:]}")
+    print(f"[bench] plain script: {m.wall:.1f} s", file=sys.stderr, flush=True)
+    return {"name": "plain script (`../shared/tools/plain_script.py`, reference)", "files": files, "mb": mb,
+            "wall": m.wall, "pss": m.peak_tree_pss_mb, "rss": m.peak_tree_rss_mb, "single": m.max_single_rss_mb,
+            "result": (m.output.strip().splitlines() or [""])[-1][:200]}  # fmt: skip
+
+
+def _parse_speed(src: Path, env: dict) -> str | None:
+    tool = ROOT / "tools" / "parse_speed.py"
+    if not tool.is_file():
+        return None
+    out = subprocess.run([sys.executable, str(tool), str(src), "--repeat", "2"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=1800)  # fmt: skip
+    return out.stdout if out.returncode == 0 else f"parse_speed.py failed: {out.stderr[-500:]}"
+
+
+def targets(ref: dict, cold: dict, unchanged: dict, inc: dict) -> list[tuple[str, str, bool]]:
+    """Issue 11's bars, from one run."""
+    ratio = cold["wall"] / ref["wall"]
+    runs = (cold, unchanged, inc)
+    single = max(r["single"] for r in runs)
+    tree = max(r["pss"] for r in runs)
+    return [
+        (
+            "cold run ≤ 1.5 × plain script",
+            f"{cold['wall']:.1f} s = {ratio:.2f} × {ref['wall']:.1f} s",
+            ratio <= 1.5,
+        ),
+        ("largest process peak RSS ≤ 1 GB", f"{single:.0f} MB", single <= 1024),
+        ("whole process tree ≤ 1.5 GB (peak PSS)", f"{tree:.0f} MB", tree <= 1536),
+        ("unchanged rerun ≤ 10 s", f"{unchanged['wall']:.1f} s", unchanged["wall"] <= 10),
+        ("+1 % new pages ≤ 30 s", f"{inc['wall']:.1f} s", inc["wall"] <= 30),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python tools/bench.py", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--raw-dir", default="../shared/corpus/raw", help="source raw folder to copy")
+    ap.add_argument("--raw-dir", default="../shared/corpus/raw", help="source raw folder to scale")
     ap.add_argument("--times", type=int, default=10, help="copies of the raw folder (default: 10)")
     ap.add_argument(
         "--out", default="docs/benchmarks.md", help="Markdown report (default: docs/benchmarks.md)"
@@ -501,17 +536,19 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run the code of the tree as it is at each run (default: a frozen copy, see below)",
     )
-    ap.add_argument("--new-fraction", type=float, default=0.01, help="share of new files for the third run")
-    ap.add_argument("--baseline-only", metavar="RAW", help=argparse.SUPPRESS)
-    ap.add_argument("--baseline-out", metavar="DIR", help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
-    if args.baseline_only:
-        baseline(Path(args.baseline_only), Path(args.baseline_out))
-        return 0
+    ap.add_argument("--new-fraction", type=float, default=0.01, help="share of new pages for the third run")
+    ap.add_argument("--no-parse-speed", action="store_true", help="skip tools/parse_speed.py")
+    ap.add_argument(
+        "--banner", default=None, help="a line printed at the top of the report (e.g. 'smoke run')"
+    )
+    args = ap.parse_args(argv)  # fmt: skip
 
     src = Path(args.raw_dir)
     if not src.is_dir():
         print(f"error: --raw-dir {src} is not a directory", file=sys.stderr)
+        return 2
+    if not (SHARED_TOOLS / "scale_corpus.py").is_file() or not (SHARED_TOOLS / "plain_script.py").is_file():
+        print(f"error: {SHARED_TOOLS} lacks scale_corpus.py / plain_script.py", file=sys.stderr)
         return 2
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="kremlin-bench-"))
     if (work / "raw").exists() or (work / "curated").exists():
@@ -545,55 +582,36 @@ def main(argv: list[str] | None = None) -> int:
         "command": "make bench  # = " + " ".join(["python", "tools/bench.py", *(argv or sys.argv[1:])]),
         "times": args.times,
         "raw_dir": args.raw_dir,
+        "banner": args.banner,
         "rows": [],
         "notes": [],
+        "targets": [],
     }
     try:
         t0 = time.perf_counter()
-        src_files = len(sorted(p for p in src.rglob("*") if p.is_file())[: args.limit])
-        files, size = make_copies(src, work / "raw", args.times, limit=args.limit)
-        ctx.update(src_files=src_files, files=files, mb=size / 1e6, copy_seconds=time.perf_counter() - t0)
+        ctx["src_files"] = len(_source_files(src, args.limit))
+        files, size = make_copies(src, work / "raw", args.times, work / "scratch", limit=args.limit)
+        ctx.update(files=files, mb=size / 1e6, copy_seconds=time.perf_counter() - t0)
         print(f"[bench] {files} files, {size / 1e6:.1f} MB in {work / 'raw'}", file=sys.stderr, flush=True)
 
-        # Baseline: one process, parse + Parquet.
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--baseline-only", str(work / "raw"),
-               "--baseline-out", str(work / "baseline")]  # fmt: skip
-        print("[bench] baseline ...", file=sys.stderr, flush=True)
-        b = measure(cmd, env, work / "baseline.log")
-        if b.returncode != 0:
-            raise SystemExit(f"baseline failed: {b.output[-2000:]}")
-        counts = json.loads(b.output.strip().splitlines()[-1])
-        ctx["rows"].append({
-            "name": "baseline (1 process: parse_page + page_rows → Parquet)", "files": files, "mb": size / 1e6,
-            "wall": b.wall, "pss": b.peak_tree_pss_mb, "rss": b.peak_tree_rss_mb, "single": b.max_single_rss_mb,
-            "result": json.dumps(counts),
-        })  # fmt: skip
-        print(f"[bench] baseline: {b.wall:.1f} s {counts}", file=sys.stderr, flush=True)
-
+        ref = _reference_run(work, env, files, size / 1e6)
+        ctx["reference"] = ref
         cold = _pipeline_run("cold pipeline (empty cache)", work, env, args, files, size / 1e6)
         unchanged = _pipeline_run("unchanged rerun", work, env, args, files, size / 1e6)
-        n_new, new_size = add_new_files(src, work / "raw", args.times, args.new_fraction, limit=args.limit)
-        ctx.update(new_files=n_new, new_mb=new_size / 1e6)
-        inc = _pipeline_run(
-            f"1% new ({n_new} new files)", work, env, args, files + n_new, (size + new_size) / 1e6
+        n_new, new_size = add_new_pages(
+            src, work / "raw", args.times, args.new_fraction, work / "scratch", limit=args.limit
         )
-        ctx["rows"] += [cold, unchanged, inc]
-
-        peak = max(r["pss"] for r in (cold, unchanged, inc))
-        ratio = cold["wall"] / b.wall
-        ctx["targets"] = [
-            (
-                "cold run ≤ 1.5 × baseline",
-                f"{cold['wall']:.1f} s = {ratio:.2f} × {b.wall:.1f} s",
-                ratio <= 1.5,
-            ),
-            ("peak memory < 1 GB (tree PSS)", f"{peak:.0f} MB", peak < 1024),
-            ("unchanged rerun < 20 s", f"{unchanged['wall']:.1f} s", unchanged["wall"] < 20),
-        ]
+        ctx.update(new_files=n_new, new_mb=new_size / 1e6)
+        inc = _pipeline_run(f"+1% new pages ({n_new} new files)", work, env, args, files + n_new,
+                            (size + new_size) / 1e6)  # fmt: skip
+        ctx["rows"] += [ref, cold, unchanged, inc]
+        ctx["targets"] = targets(ref, cold, unchanged, inc)
+        if not args.no_parse_speed:
+            ctx["parse_speed"] = _parse_speed(src, env)
     finally:
         if not args.keep_work and not args.work_dir:
             shutil.rmtree(work, ignore_errors=True)
-        elif args.keep_work or args.work_dir:
+        else:
             print(f"[bench] work dir kept: {work}", file=sys.stderr)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(render(ctx), encoding="utf-8")
