@@ -569,6 +569,15 @@ def test_parse_editions(text: str, expected: tuple[str, ...]) -> None:
     assert parse_editions(text) == expected
 
 
+def test_an_edition_brings_the_edition_it_reads(sample: Built, tmp_path: Path) -> None:
+    vdir = tmp_path / "v"
+    vdir.mkdir()
+    shutil.copy(sample.version_dir / DB_FILENAME, vdir / DB_FILENAME)
+    got = write_editions(vdir, sample.manifest, parent_dir=None, changes=None, editions=["datapackage"])
+    assert list(got) == ["sqlite", "datapackage"]
+    assert (vdir / sq.SQLITE_FILENAME).is_file() and (vdir / "datapackage.json").is_file()
+
+
 def test_unknown_edition_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown edition"):
         parse_editions("card,pdf")

@@ -22,9 +22,12 @@ from pathlib import Path
 
 from kremlin.diff import DocumentChange
 from kremlin.editions.release import Release, release_from_manifest
+from kremlin.versions import MANIFEST_FILENAME
 
 # In build order: the card lists and the page links the files the others wrote.
 ALL_EDITIONS: tuple[str, ...] = ("sqlite", "croissant", "datapackage", "card", "page")
+# An edition that reads another's files: datapackage.json describes kremlin.sqlite.
+NEEDS: dict[str, tuple[str, ...]] = {"datapackage": ("sqlite",)}
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class _Inputs:
     release: Release
     parent_dir: Path | None
     changes: list[DocumentChange] | None
+    editions: tuple[str, ...]
 
 
 def _sqlite(inp: _Inputs) -> tuple[list[Path], str]:
@@ -67,8 +71,11 @@ def _datapackage(inp: _Inputs) -> tuple[list[Path], str]:
 
 def _card(inp: _Inputs) -> tuple[list[Path], str]:
     from kremlin.editions.card import write_card
+    from kremlin.editions.page import PAGE_FILENAME
 
-    return write_card(inp.release), ""
+    # Written after the card: the page (when chosen) and, by publish, the manifest.
+    upcoming = [MANIFEST_FILENAME] + ([PAGE_FILENAME] if "page" in inp.editions else [])
+    return write_card(inp.release, upcoming), ""
 
 
 def _page(inp: _Inputs) -> tuple[list[Path], str]:
@@ -113,16 +120,17 @@ def write_editions(
 
     ``parent_dir`` is the parent version's folder (its kremlin.sqlite is updated
     incrementally when ``changes``, the document diff from parent to this version, is
-    given); either may be None for a cold build.
+    given); either may be None for a cold build. An edition's prerequisites (``NEEDS``)
+    are written with it.
     """
     unknown = set(editions) - set(ALL_EDITIONS)
     if unknown:
         raise ValueError(f"unknown edition(s) {sorted(unknown)}")
-    inp = _Inputs(release_from_manifest(Path(version_dir), manifest), parent_dir, changes)
+    wanted = set(editions) | {need for e in editions for need in NEEDS.get(e, ())}
+    chosen = tuple(e for e in ALL_EDITIONS if e in wanted)
+    inp = _Inputs(release_from_manifest(Path(version_dir), manifest), parent_dir, changes, chosen)
     results: dict[str, EditionResult] = {}
-    for name in ALL_EDITIONS:
-        if name not in editions:
-            continue
+    for name in chosen:
         start = time.perf_counter()
         files, detail = _WRITERS[name](inp)
         results[name] = EditionResult(files, round(time.perf_counter() - start, 3), detail)

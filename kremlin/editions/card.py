@@ -8,6 +8,7 @@ so the version folder can be pushed to a Hub dataset repository as it is.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 
 import duckdb
@@ -117,34 +118,35 @@ def _fmt_counts(row_counts: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
-def _contents(release: Release) -> str:
+def _contents(release: Release, upcoming: Collection[str]) -> str:
     lines = ["| path | what |", "| --- | --- |"]
     for name, role in FILE_ROLES.items():
-        present = (release.version_dir / name.rstrip("/")).exists() or name == MANIFEST_FILENAME
-        if present:
+        if (release.version_dir / name.rstrip("/")).exists() or name in upcoming:
             lines.append(f"| `{name}` | {role} |")
     return "\n".join(lines)
 
 
-def card_body(release: Release, *, code_package: str = "kremlin-dataset") -> str:
+def card_body(
+    release: Release, upcoming: Collection[str] = (), *, code_package: str = "kremlin-dataset"
+) -> str:
+    """Markdown body; ``upcoming`` names files written after the card (page, manifest)."""
     r = release
     table_lines = "\n".join(f"- `{t.name}`: {t.description}" for t in r.tables)
     view_lines = "\n".join(f"- `{v}`: {' '.join(d.split())}" for v, (d, _, _) in VIEWS.items())
-    size = (
-        f" This version holds {r.row_counts['documents']:,} event pages."
-        if "documents" in r.row_counts
-        else ""
-    )
-    hf_lines = "\n".join(f"- `{t.name}`: `{r.parquet_glob(t.name)}`" for t in r.tables)
+    n_docs = r.row_counts.get("documents")
+    size = "" if n_docs is None else f" This version holds {n_docs:,} event page{'' if n_docs == 1 else 's'}."
+    hf_lines = "\n".join(f"  - `{t.name}`: `{r.parquet_glob(t.name)}`" for t in r.tables)
+    parent = f"`{r.parent}`" if r.parent else "none (first version)"
+    commit = f"`{r.code_commit}`" if r.code_commit else "unknown"
     return f"""# {TITLE} — version `{r.version_id}`
 
 A curated dataset of the event pages ("Events" section) of **en.kremlin.ru**, the
 English-language President of Russia website: titles, dates, places, footer tags,
 body paragraphs, speech turns with resolved speakers, and persons.{size}
 
-- Version: `{r.version_id}` (created {r.created_at:%Y-%m-%d %H:%M:%S} UTC, parent `{r.parent}`)
+- Version: `{r.version_id}` (created {r.created_at:%Y-%m-%d %H:%M:%S} UTC, parent {parent})
 - Contract schema version: `{r.schema_version}`
-- Code: `{code_package}` {r.code_version or ""}, commit `{r.code_commit}`
+- Code: `{code_package}` {r.code_version or ""}, commit {commit}
 - Dataset fingerprint (sha256 of all table content): `{r.dataset_fingerprint}`
 - Quality gate: **{r.quality.verdict}**
 
@@ -165,7 +167,7 @@ name the version id `{r.version_id}` and credit en.kremlin.ru.
 
 ## Contents
 
-{_contents(r)}
+{_contents(r, upcoming)}
 
 Row counts:
 
@@ -236,11 +238,11 @@ SELECT * FROM '{r.parquet_glob("persons")}' LIMIT 5;
 """
 
 
-def render_card(release: Release) -> str:
-    return "---\n" + to_yaml(front_matter(release)) + "\n---\n\n" + card_body(release)
+def render_card(release: Release, upcoming: Collection[str] = ()) -> str:
+    return "---\n" + to_yaml(front_matter(release)) + "\n---\n\n" + card_body(release, upcoming)
 
 
-def write_card(release: Release) -> list[Path]:
+def write_card(release: Release, upcoming: Collection[str] = (MANIFEST_FILENAME,)) -> list[Path]:
     path = release.version_dir / CARD_FILENAME
-    path.write_text(render_card(release), encoding="utf-8")
+    path.write_text(render_card(release, upcoming), encoding="utf-8")
     return [path]
