@@ -360,19 +360,35 @@ def test_incremental_sqlite_equals_a_cold_build(sample: Built, tmp_path: Path) -
     assert _search(prev / sq.SQLITE_FILENAME, "paragraphs", "Zanzibarian marmalade") == []
 
 
-def test_sqlite_falls_back_to_cold_without_changes_or_with_a_foreign_parent(
-    sample: Built, tmp_path: Path
-) -> None:
+def _set_user_version(path: Path, value: int) -> None:
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA user_version = {value}")
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize("case", ["no diff", "foreign file", "older layout"])
+def test_sqlite_falls_back_to_cold(case: str, sample: Built, tmp_path: Path) -> None:
     manifest = sample.manifest
     parent = _version(tmp_path, "parent", sample.version_dir / DB_FILENAME)
-    sqlite3.connect(parent / sq.SQLITE_FILENAME).execute("CREATE TABLE unrelated (x)").connection.close()
-    for name, changes in [("no-diff", None), ("foreign", [])]:
-        vdir = _version(tmp_path, name, sample.version_dir / DB_FILENAME)
-        got = write_editions(vdir, manifest, parent_dir=parent, changes=changes, editions=["sqlite"])
-        assert got["sqlite"].detail == "cold"
-        assert sq.row_counts(vdir / sq.SQLITE_FILENAME, TABLES) == sq.duckdb_row_counts(
-            vdir / DB_FILENAME, TABLES
-        )
+    if case == "foreign file":
+        sqlite3.connect(parent / sq.SQLITE_FILENAME).execute("CREATE TABLE unrelated (x)").connection.close()
+    else:
+        write_editions(parent, manifest, parent_dir=None, changes=None, editions=["sqlite"])
+    if case == "older layout":
+        _set_user_version(parent / sq.SQLITE_FILENAME, 1)
+    vdir = _version(tmp_path, "v", sample.version_dir / DB_FILENAME)
+    changes = None if case == "no diff" else []
+    got = write_editions(vdir, manifest, parent_dir=parent, changes=changes, editions=["sqlite"])
+    assert got["sqlite"].detail == "cold"
+    assert sq.row_counts(vdir / sq.SQLITE_FILENAME, TABLES) == sq.duckdb_row_counts(
+        vdir / DB_FILENAME, TABLES
+    )
+    # and with the same parent untouched, an empty diff is an incremental no-op
+    if case == "no diff":
+        again = _version(tmp_path, "again", sample.version_dir / DB_FILENAME)
+        got = write_editions(again, manifest, parent_dir=parent, changes=[], editions=["sqlite"])
+        assert got["sqlite"].detail == "incremental (0 documents)"
 
 
 @pytest.mark.slow

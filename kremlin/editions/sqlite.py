@@ -21,6 +21,7 @@ could renumber rowids of tables without an INTEGER PRIMARY KEY.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -278,6 +279,7 @@ def build_cold(release: Release, target: Path) -> SqliteBuild:
                     f"INSERT INTO {qi(fts_table(t.name))}({qi(fts_table(t.name))}) VALUES ('rebuild')"
                 )
         _create_views(dst)
+        dst.execute(f"PRAGMA user_version = {layout_version(release.tables)}")
         dst.execute("COMMIT")
         dst.execute("ANALYZE")
     finally:
@@ -287,7 +289,25 @@ def build_cold(release: Release, target: Path) -> SqliteBuild:
     return SqliteBuild(target, "cold")
 
 
+def layout_version(tables: Iterable[TableInfo]) -> int:
+    """Fingerprint of everything that shapes the file (DDL, value conversions, FTS options).
+
+    Stored as ``PRAGMA user_version``; a parent built with another layout (another
+    contract, timestamp format or tokenizer) is rebuilt cold instead of being patched
+    into a file that mixes two formats. Derived, so it cannot be forgotten on a change.
+    """
+    parts = [json.dumps([_SQLITE_TYPES, _CONVERT, FTS_COLUMNS, FTS_TOKENIZE], sort_keys=True)]
+    for t in tables:
+        parts.append(create_table_sql(t))
+        parts.extend(_select_expr(c) for c in t.columns)
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return int(digest[:7], 16)  # user_version is a signed 32-bit integer
+
+
 def _check_parent(con: sqlite3.Connection, release: Release) -> None:
+    (found,) = con.execute("PRAGMA user_version").fetchone()
+    if found != layout_version(release.tables):
+        raise IncompatibleParent(f"layout {found} != {layout_version(release.tables)}")
     for t in release.tables:
         names = [r[1] for r in con.execute(f"PRAGMA table_info({qi(t.name)})")]
         if names != [c.name for c in t.columns]:
