@@ -29,127 +29,24 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+from kremlin import lexicon
+
 # ----------------------------------------------------------------------------- vocabularies
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
+# The vocabularies live in the shared lexicon (kremlin/lexicon/*.txt).
 # Words that make a label an unnamed speaker when no name follows them.
-ANON_WORDS = _words(
-    """question questions remark remarks reply replies answer answers voice voices response
-    responses comment comments moderator journalist journalists participant participants audience
-    email e-mail operator presenter volunteer volunteers host correspondent interviewer interpreter
-    translator caller viewer listener spectator spectators guest guests sms message video
-    unidentified inaudible speaker man woman boy girl child children pupil student students
-    teacher worker resident residents citizen voices applause laughter anchor"""
-)
-
+ANON_WORDS = lexicon.ANONYMOUS_SPEAKERS
 # Capitalised words that belong to titles, organisations and places, never to a person's name.
 # They end the name run when read from the end of a label.
-ROLE_WORDS = _words(
-    """academician academy accounts acting administration adviser advisor affairs agency aide
-    airlines aircraft alliance ambassador arbitration archbishop archive armed army arts assembly
-    association atomic authority aviation bank board bishop bureau business cabinet capital cardinal
-    centre center ceo chair chairman chairperson chairwoman chamber chancellor channel chief church
-    city civil club co-chair co-chairman co-chairperson co-founder collective colonel commander
-    commander-in-chief commission commissioner committee communications community company congress
-    constitutional construction consul consumer corporation cosmonaut council counsellor country
-    court crew crown culture customs defence defense delegation department deputy development digital
-    diplomat director director-general directorate directors district duma duke economic economy
-    editor editor-in-chief education election emergencies emergency emir energy envoy environment
-    environmental executive explorers faction faculty federal federation finance financial first
-    fleet force forces foreign forum foundation founder front fund general governor government
-    grand group head headquarters health healthcare holding honourary house housing human ice
-    industrial industry information infrastructure innovation institute instructor interior
-    international investigative investment junior justice king labour leader legislative liberal
-    lieutenant major manager managing mayor media medical member memory metropolitan military
-    minister ministry mnister minster mufti museum national natural navy news officer ombudsman
-    ombudsperson organisation organization organising party patriarch plant platform plenipotentiary
-    police pope popular premier president presidential press prime prince princess prize production
-    professor programme programmes prosecutor public queen rabbi radio railways rector region
-    regional relations relief representative republic research researcher resources rights
-    ruling school science sciences scientific scientists secretariat secretary secretary-general
-    security senate senator senior sergeant service sheikh society space speaker special sport
-    sports staff standing state strategic studies sultan supervisory support supreme team technical
-    technology television territory trade trainer training transport treasury tribunal union unions
-    united university vice vice-chairman vice-president vice-premier vice-rector welfare winner
-    works world writer young youth"""
-)
-
+ROLE_WORDS = lexicon.ROLE_WORDS
 # Countries and other place words that commonly stand just before a name in a title
 # (``President of Russia Vladimir Putin``).
-PLACE_WORDS = _words(
-    """abkhazia afghanistan africa albania algeria america angola argentina armenia asia australia
-    austria azerbaijan bahrain bangladesh bashkortostan belarus belgium bolivia bosnia brazil
-    britain bulgaria buryatia california cambodia cameroon canada chechnya chile china colombia
-    congo crimea croatia cuba cyprus czech daghestan dagestan denmark ecuador egypt emirates england
-    eritrea estonia ethiopia eurasia europe finland france gabon georgia germany ghana greece guinea
-    herzegovina hungary iceland india indonesia ingushetia iran iraq ireland israel italy japan
-    jordan kazakhstan kenya korea kosovo kuwait kyrgyzstan laos latvia lebanon libya lithuania
-    luxembourg macedonia malaysia mali malta mexico moldova monaco mongolia montenegro mordovia
-    morocco moscow mozambique myanmar namibia nepal netherlands nicaragua nigeria norway oman
-    ossetia pakistan palestine panama paraguay peru petersburg philippines poland portugal qatar
-    romania russia rwanda senegal serbia sevastopol singapore slovakia slovenia somalia spain sudan
-    sweden switzerland syria tajikistan tanzania tatarstan thailand tunisia turkey turkmenistan
-    uganda ukraine uruguay usa uzbekistan vatican venezuela vietnam yakutia yemen zambia zimbabwe
-    russian chinese american french british italian japanese indian turkish"""
-)
-
+PLACE_WORDS = lexicon.PLACE_WORDS
 # Lower-case parts of personal names (``Bashar al-Assad`` is one word; ``bin``, ``von der`` are not).
-PARTICLES = _words("al el bin ibn bint binti van der den de von da di du la le dos das del ter ten")
+PARTICLES = lexicon.NAME_PARTICLES
 
 _ROMAN = re.compile(r"^(?:I|II|III|IV|V|VI|VII|VIII|IX|X|XI|XII)$")
-
-# A general list of given names (Russian in the site's transliterations and frequent foreign
-# ones). It only decides where a role ends; it is not needed for a name to be recognised.
-GIVEN_NAMES_TEXT = """
-Abdel Abdul Abdullah Abram Adnan Aisen Akhmed Albert Aleksandar Aleksandr Aleksei Aleksey Alena
-Alevtina Alexander Alexandra Alexandar Alexei Alexey Alexis Alina Alisa Alla Almazbek Alpha Aman
-Anastasia Anatoly Anatoli Andrei Andrey Andrew Angela Anna Anton Antonio Arkady Arkadiy Armen Arnold
-Arseny Artem Artyom Artur Arthur Aslan Aung Barack Bashar Benjamin Boris Borut Boyko Charles
-Christian Cyril Daniil Danila David Denis Dilma Dmitri Dmitriy Dmitry Donald Eduard Elena Elvira
-Ella Emmanuel Emomali Emma Evgeny Fedor Fyodor Francois Frank Galina Gennady Georgy Georgi German
-Gerhard Gleb Grigory Guy Gurbanguly Hamid Hans Hassan Heinz Hugo Igor Ilham Ilya Inna Irina Islam
-Ivan Jacob Jair James Jean Jiang Joko Jose Juan Kassym-Jomart Kazbek Kersti Khaltmaagiin Kirill Kolinda
-Konstantin Ksenia Kseniya Larisa Leonid Lev Lidia Lyudmila Lyubov Magomed Mahmoud Marat Margarita
-Maria Mariya Marina Mark Matteo Mauricio Maxim Maksim Michel Mikhail Milos Mintimer Mohamed Mohammad
-Mohammed Muhammad Murat Nadezhda Narendra Natalia Natalya Nawaz Nicolas Nicos Nikita Nikol Nikolai
-Nikolay Nina Nursultan Oksana Oleg Olga Pavel Paolo Peter Petr Pyotr Petro Polina Pranab Rafael
-Ramazan Ramzan Rashid Raul Recep Reuven Rinat Robert Rodrigo Roman Rostislav Rumen Ruslan Rustam
-Saad Sadyr Sauli Sebastian Semyon Sergei Sergey Sergio Serzh Shavkat Shinzo Sholban Silvio
-Sooronbay Sophie Stanislav Stepan Svetlana Taras Tatiana Tatyana Theresa Tigran Timur Tomislav
-Tsakhiagiin Vadim Vagit Valentin Valentina Valeria Valeriya Valery Valeri Vasily Vasili Veniamin
-Vera Veronika Viktor Victor Viktoria Vitaly Vitali Vladimir Vladislav Vsevolod Vyacheslav William
-Xi Yana Yaroslav Yegor Yekaterina Yelena Yevgeny Yevgeniya Yulia Yuliya Yunus-Bek Yury Yuri Yuriy
-Zhanna Zurab Aida Aigul Airat Akhmat Ali Alim Amir Anzor Arsen Aydar Azat Bulat Damir Dinara
-Eldar Elmira Farid Gulnara Ildar Ilshat Kamil Karim Khasan Lilia Magomedsalam Mansur Marsel
-Minnikhan Musa Nail Nailya Radik Radiy Rafail Ravil Rawil Rinat Rustem Salavat Shamil Timur
-Yunus Zarema Zaur Zemfira Abdulmanap Ahmed Ahmad Aleftina Alevtina Anastasiya Angelina
-Antonina Arina Darya Diana Dina Evgenia Faina Inga Ilona Kira Klara Lada Lilia Lyudmila Maya
-Milena Nelli Nonna Oxana Raisa Rimma Sofia Taisia Tamara Ulyana Varvara Vasilisa Yaroslava
-Zinaida Zoya Afanasy Agafon Alik Anatoly Bogdan Borislav Demyan Efim Yefim Emil Filipp Fyodor
-Gavriil Gennadi Gerasim Ignat Innokenty Ippolit Kuzma Lavrenty Makar Matvei Miron Mstislav Naum
-Nazar Nestor Nikifor Platon Prokhor Rodion Savely Saveliy Sevastyan Spartak Stanislav Svyatoslav
-Trofim Veniamin Vikenty Vilen Vladlen Yakov Yaroslav Yevgeni Zakhar Zinovy Adam Adrian Alain
-Alberto Alfred Andreas Andrea Angelo Antoine Armin Bernard Bruno Carlo Carlos Christoph Claude
-Daniel Dieter Dominique Edward Emmanuel Enrico Enrique Eric Erik Felipe Fernando Francesco Franco
-Frank-Walter Franz Friedrich Georg George Gerard Gilles Giorgio Giuseppe Guido Gunther Hans-Friedrich
-Heinrich Helmut Henri Henry Herman Horst Hubert Jacques Jan Jens Joachim Johannes John Jorge
-Josef Joseph Jurgen Karl Klaus Kurt Lars Lionel Lorenzo Luis Luiz Manuel Marc Marco Mario Markus
-Martin Matthias Michael Miguel Nicolas Olaf Olli Olli-Pekka Pablo Patrick Paul Pedro Philippe Pierre Rainer
-Ralf Ramon Ricardo Richard Roberto Rolf Ronald Rudolf Ryan Sergio Stefan Steen Stephane Thomas
-Thierry Ursula Uwe Walter Werner Wolfgang Xavier Yves Boris Megyn Sophie Lionel Jorg Jörg Jean-Claude
-Jean-Marc Jean-Pierre Jean-Yves Emma Kate Angela Theresa Hillary Condoleezza Sigmar Sebastian
-Silvio Romano Matteo Giuseppe Viktor Milorad Ivica Tomislav Kolinda Borut Rumen Boyko Janez
-Alexis Nicos Sauli Tarja Kersti Dalia Raimonds Andrzej Lech Milos Aleksandar Hashim Ilham Serzh Nikol
-Abdulaziz Abdelaziz Salman Hamad Tamim Hassan Bashar Mahmoud Hosni Abdel Hamid Nouri Haider
-Benjamin Ehud Shimon Reuven Narendra Manmohan Pranab Ram Shinzo Yoshihiko Yoshiro Junichiro Fumio
-Park Moon Kim Lee Nguyen Xuan Jacob Cyril Thabo Jair Dilma Luiz Mauricio Cristina Nicolas Hugo
-Raul Fidel Evo Rafael Daniel Donald Barack George Hillary Bill Rex Mike John Joe Kamala Gurbanguly
-Islam Shavkat Emomali Almazbek Sooronbay Kurmanbek Askar Nursultan Kassym-Jomart Karim Sadyr
-"""
 
 
 def _fold_ascii(s: str) -> str:
@@ -218,7 +115,7 @@ class NameLexicon:
         return NameLexicon(self.given | frozenset(given), self.surnames | frozenset(surnames))
 
 
-DEFAULT_LEXICON = NameLexicon(given=frozenset(token_key(n) for n in GIVEN_NAMES_TEXT.split()))
+DEFAULT_LEXICON = NameLexicon(given=frozenset(token_key(n) for n in lexicon.GIVEN_NAMES))
 
 
 # ----------------------------------------------------------------------------- speaker labels
@@ -231,16 +128,12 @@ class Speaker:
     role: str | None  # title/role printed around the name; for anonymous speakers the label class
 
 
-_CONNECTORS = _words("of the and for in at to on with from by a an under over into as")
+_CONNECTORS = lexicon.CONNECTORS
 _ROYAL = re.compile(
     r"^(?P<title>(?:(?:Deputy )?Crown |Ruling |Grand )?(?:King|Queen|Prince|Princess|Emir|Sultan|Sheikh|Duke|Patriarch|Pope|Cardinal))"
     r" (?P<name>[A-Z][^\s]*(?: (?:[A-Z][^\s]*|bin|ibn|bint|al))*?) of (?P<place>[A-Z].*)$"
 )
-_TITLE_BEFORE_NAME = _words(
-    """patriarch metropolitan archbishop bishop cardinal pope mufti rabbi king queen prince princess
-    emir sultan sheikh minister president premier governor mayor chancellor ambassador academician
-    general colonel professor senator speaker moderator host mr mrs ms dr sir"""
-)
+_TITLE_BEFORE_NAME = lexicon.TITLES_BEFORE_NAME
 
 
 def clean_label(label: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from kremlin.ids import content_sha256, doc_id
@@ -12,6 +11,8 @@ from kremlin.placenorm import normalise_place
 from schemas.page import ParsedPage
 
 KREMLIN_URL = "http://en.kremlin.ru/events/president/news/{}"
+# What only one text style carries: left out of the content hash.
+_STYLE_ONLY = {"text_style": True, "footer": {"kremlin_id"}}
 
 
 def page_rows(page: ParsedPage) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -52,13 +53,8 @@ def page_rows(page: ParsedPage) -> tuple[dict[str, Any], list[dict[str, Any]], l
         "has_see_also": bool(page.media.see_also),
         "text_style": page.text_style,
         # The record minus what only one text style carries, so both styles hash alike.
-        "content_sha256": content_sha256(
-            json.dumps(
-                page.model_dump(mode="json", exclude={"text_style": True, "footer": {"kremlin_id"}}),
-                sort_keys=True,
-                ensure_ascii=False,
-            )
-        ),
+        # (pydantic's own JSON: fields in model order, so the same record gives the same text.)
+        "content_sha256": content_sha256(page.model_dump_json(exclude=_STYLE_ONLY)),
         "year": year,
     }
     paragraphs = [

@@ -17,6 +17,7 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from kremlin.lexicon import ANONYMOUS_SPEAKERS, FUNCTION_WORDS, PRONOUNS, ROLE_WORDS, VERB_CUES
@@ -29,12 +30,14 @@ _SHAPE = str.maketrans(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
     "X" * 26 + "x" * 26 + "d" * 10,
 )
-_RUNS = re.compile(r"(.)\1+")
+# Title and caption overlap is a cue for short lines only (captions are short).
+_OVERLAP_MAX = 400
+_HEAD_TOKENS = 40
+_WORD_RE = re.compile(r"\w[\w’'-]*")
 _PHOTO_POSITION = re.compile(r"\((?:[^()]*\b(?:left|right|centre|center)\b[^()]*)\)|\b[Ff]rom left\b")
 _CAPS_PREFIX = re.compile(r"^[A-Z][A-Z-]{3,}\. ")
 _NUMBERED = re.compile(r"^\d{1,3}[.)] ")
 _CLOCK = re.compile(r"^\d{1,2}[.:]\d{2}\b")
-_ED = re.compile(r"\b[a-z]{3,}ed\b")
 _LEN_BINS = (15, 30, 60, 100, 200, 400)
 _WORD_BINS = (1, 2, 3, 6, 12, 25)
 # Features also given to the neighbours (a neighbour's full list would blur the signal).
@@ -78,16 +81,49 @@ def _cls(ch: str) -> str:
     return ch if ch in _PUNCT or ch in "<>" else "o"
 
 
+@lru_cache(maxsize=1 << 16)
 def _shape(tok: str) -> str:
-    return _RUNS.sub(r"\1", tok.translate(_SHAPE))[:6]
+    """`Putin` → `Xx`, `EAEU,` → `X,`, `2020` → `d`: character classes, runs collapsed."""
+    out, prev = [], ""
+    for ch in tok[:12].translate(_SHAPE):
+        if ch != prev:
+            out.append(ch)
+            prev = ch
+    return "".join(out[:6])
 
 
+@lru_cache(maxsize=1 << 16)
 def _word(tok: str) -> str:
     return tok.strip(_PUNCT).lower()
 
 
+_VC, _PRON, _ED_FORM, _END, _FUNC = 1, 2, 4, 8, 16
+_CLOSERS = '”"’»)]'
+
+
+@lru_cache(maxsize=1 << 17)
+def _token(tok: str) -> tuple[str, int]:
+    """(lower-case word, flags) of a token: a verb cue, a pronoun, an -ed form, the end of a
+    sentence (not an initial such as `W.`), a function word. Tokens recur across pages,
+    so each is read once."""
+    bare = tok.strip(_PUNCT)
+    low = bare.lower()
+    flags = 0
+    if low in VERB_CUES:
+        flags |= _VC
+    if bare in PRONOUNS:
+        flags |= _PRON
+    if len(bare) >= 6 and bare.endswith("ed") and bare.isalpha() and bare.islower():
+        flags |= _ED_FORM
+    if tok.rstrip(_CLOSERS)[-1:] in (".", "!", "?", "…") and not (len(bare) == 1 and bare.isupper()):
+        flags |= _END
+    if low in FUNCTION_WORDS:
+        flags |= _FUNC
+    return low, flags
+
+
 def _content_words(text: str) -> list[str]:
-    return [w for w in (_word(t) for t in text.split()) if w and w not in FUNCTION_WORDS]
+    return [w for w in _WORD_RE.findall(text.lower()) if w not in FUNCTION_WORDS]
 
 
 @dataclass(frozen=True)
@@ -160,6 +196,8 @@ def _label_features(label: str, rest: str, ctx: PageContext, out: list[str]) -> 
             break
         tail += 1
     out.append("lab_tail=" + _bin(tail, (0, 1, 2, 3)))
+    if tail >= 2 and _word(words[-1]) not in ROLE_WORDS and _word(words[-2]) not in ROLE_WORDS:
+        out.append("lab_name")
     if label != core:
         out.append("lab_paren")
     if any(c.isdigit() for c in core):
@@ -201,15 +239,38 @@ def line_features(
         "wl=" + _word(toks[-1]),
         "s0=" + _shape(toks[0]),
         "sl=" + _shape(toks[-1]),
-        "sent=" + _bin(len(_SENTENCE_END.findall(t)), (0, 1, 2)),
     ]
+    # Sentences, grammar cues and title words are read off the first tokens: a line
+    # longer than that is a paragraph by its length alone.
+    info = [_token(w) for w in toks[:_HEAD_TOKENS]]
+    flags = 0
+    ends = 0
+    first_end = -1
+    for j, (_, f) in enumerate(info):
+        flags |= f
+        if f & _END:
+            ends += 1
+            if first_end < 0:
+                first_end = j
+    out.append("sent=" + _bin(ends, (0, 1, 2)))
     if len(toks) > 1:
         out.append("w1=" + _word(toks[1]))
     head = " ".join(_shape(w) + ("," if w.endswith(",") else "") for w in toks[:3])
     out.append("head=" + head)
     lower = next((j for j, w in enumerate(toks) if w[:1].islower()), -1)
     if lower >= 0:
-        out.append("fl=" + _word(toks[lower]))
+        fl = _word(toks[lower])
+        out.append("fl=" + fl)
+        # The first lower-case word after a run of names: a participle or preposition makes
+        # a caption (`Ivan Petrov addressing …`, `… at the meeting`), a finite verb a sentence.
+        if fl.endswith("ing"):
+            out.append("fl_ing")
+        elif fl.endswith("ed"):
+            out.append("fl_ed")
+        elif fl.endswith("s"):
+            out.append("fl_s")
+        elif fl in FUNCTION_WORDS:
+            out.append("fl_func")
         out.append("flpos=" + _bin(lower, (0, 1, 2, 5)))
     out.append("pg_lab=" + _bin(ctx.n_labels, (0, 1, 4)))
     out.append("lab_before" if ctx.first_label < k else "lab_after" if ctx.first_label > k else "lab_here")
@@ -223,23 +284,23 @@ def line_features(
         out.append("pos1")
     if k == n - 1:
         out.append("posl")
-    if not any(c.islower() for c in t) and sum(c.isupper() for c in t) >= 2:
+    if t.isupper() and len(t) > 1:
         out.append("caps")
     if len(toks) <= 12:
         caps = sum(1 for w in toks if w[:1].isupper())
         out.append("cap=" + ("all" if caps == len(toks) else "most" if 2 * caps > len(toks) else "few"))
-    bare = [tok.strip(_PUNCT) for tok in toks]
-    if any(w.lower() in VERB_CUES for w in bare):
+    if flags & _VC:
         out.append("vc")
-    if any(w in PRONOUNS for w in bare):
+    if flags & _PRON:
         out.append("pron")
-    if _ED.search(t):
+    if flags & _ED_FORM:
         out.append("ed")
+
     if "?" in t:
         out.append("qmark")
     if "!" in t:
         out.append("excl")
-    if _PHOTO_POSITION.search(t):
+    if ("left" in t or "right" in t or "cent" in t) and _PHOTO_POSITION.search(t):
         out.append("photo_pos")
     if _CAPS_PREFIX.match(t):
         out.append("caps_prefix")
@@ -258,16 +319,16 @@ def line_features(
     core = t.rstrip(".")
     if core == ctx.title:
         out.append("eq_title")
-    words = _content_words(t)
+    short = len(t) <= _OVERLAP_MAX
+    words = [w for w, f in info if w and not f & _FUNC] if short else []
     if len(words) >= 3:
         share = sum(w in ctx.title_words for w in words) / len(words)
         out.append("title=" + ("hi" if share >= 0.6 else "mid" if share >= 0.3 else "lo"))
         if ctx.slider_words:
             share = sum(w in ctx.slider_words for w in words) / len(words)
             out.append("slw=" + ("hi" if share >= 0.6 else "mid" if share >= 0.3 else "lo"))
-    first_sentence = _SENTENCE_END.split(t, maxsplit=1)[0]
-    if first_sentence != t:
-        words = _content_words(first_sentence)
+    if short and 0 <= first_end < len(info) - 1:
+        words = [w for w, f in info[: first_end + 1] if w and not f & _FUNC]
         if len(words) >= 2:
             share = sum(w in ctx.title_words for w in words) / len(words)
             out.append("title1=" + ("hi" if share >= 0.6 else "mid" if share >= 0.3 else "lo"))

@@ -132,7 +132,7 @@ def _place(body_lines: list[CleanLine], title: str) -> tuple[str | None, list[Cl
         return None, body_lines
     first = visible[0]
     nxt = body_lines[visible[1]].text if len(visible) > 1 else ""
-    continued = nxt[:1].islower() or nxt[:1] in ",:;"
+    continued = nxt[:1].islower() or (nxt[:1] != "" and nxt[:1] in ",:;")
     if not continued and looks_like_place(body_lines[first].meta, title):
         return body_lines[first].meta, body_lines[first + 1 :]
     return None, body_lines

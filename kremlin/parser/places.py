@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 
-from kremlin.lexicon import CONNECTORS, NAME_PARTICLES, PRONOUNS, VERB_CUES
+from kremlin.lexicon import PLACE_PARTICLES, PRONOUNS, VERB_CUES
 from kremlin.parser.dates import looks_like_date
 
 _MAX_LEN = 70
-# Lower-case words inside a place name (`Rostov-on-Don`, `Palais de la Musique`).
-_LOWER_OK = CONNECTORS | NAME_PARTICLES
 _SLIDER = re.compile(r"^\d+ of \d+$")
 _NOT_PLACES = ("See also", "Additional", "Geography", "Topics", "Persons")
 # Initials and short forms keep their full stop inside a place name (`Washington, D.C`, `St. Petersburg`).
@@ -37,6 +35,6 @@ def looks_like_place(line: str, title: str) -> bool:
     words = re.findall(r"[\w’'-]+", core)
     if not words or any(w.lower() in VERB_CUES or w in PRONOUNS for w in words):
         return False
-    lower = [w for w in words if w[0].islower() and w.lower() not in _LOWER_OK]
+    lower = [w for w in words if w[0].islower() and w.lower() not in PLACE_PARTICLES]
     # Places are proper names; a lower-case word is tolerated only in a comma-separated part.
     return not lower or ("," in core and len(lower) <= 2)

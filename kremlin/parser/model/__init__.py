@@ -1,0 +1,1 @@
+"""The line labeller model (body.crfsuite) and its metadata (body.json), built by make train."""
