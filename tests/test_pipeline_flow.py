@@ -122,8 +122,8 @@ def test_one_changed_page_gives_exactly_one_new_version(curated, landing):
 def _corrupt_after_build(monkeypatch, sql: str) -> None:
     real_build = runs.build
 
-    def build_then_corrupt(plan, build_dir):
-        outcome = real_build(plan, build_dir)
+    def build_then_corrupt(plan, build_dir, **kw):
+        outcome = real_build(plan, build_dir, **kw)
         con = duckdb.connect(str(build_dir / "kremlin.duckdb"))
         con.execute(sql)
         con.close()
@@ -137,8 +137,9 @@ def _corrupt_after_build(monkeypatch, sql: str) -> None:
     [
         ("INSERT INTO documents SELECT * FROM documents LIMIT 1", "documents.doc_id.unique"),
         (
-            "UPDATE documents SET event_date = current_date + INTERVAL 3 YEAR WHERE doc_id = (SELECT min(doc_id) FROM documents)",
-            "documents.event_date.range",
+            "UPDATE source_files SET reject_reason = 'quality:no.such.check', status = 'rejected' "
+            "WHERE source_file = (SELECT min(source_file) FROM source_files)",
+            "source_files.reject_reason.enum",
         ),
         (
             "INSERT INTO utterances SELECT 'k0000000000000000', turn_index, speaker_label, speaker_kind, speaker_name, "
