@@ -48,11 +48,7 @@ def main() -> int:
         print(f"no files in {args.raw_dir}", file=sys.stderr)
         return 2
     n = len(paths)
-    texts = [
-        d.text
-        for p in paths
-        if not isinstance(d := decode_page(p.read_bytes()), Exception) and hasattr(d, "text")
-    ]
+    texts = [d.text for p in paths if isinstance(d := decode_page(p.read_bytes()), Decoded)]
     pages = [p for t in texts if isinstance(p := parse_page(t), ParsedPage)]
     # parse_file checks that the bytes are still those the scan hashed.
     shas = [(hashlib.sha256(p.read_bytes()).hexdigest(), str(p)) for p in paths]
