@@ -9,6 +9,7 @@ CURATED_DIR ?= curated
 RUNNER ?= local
 DASK_ADDRESS ?=
 KEEP ?= 10
+EDITIONS ?= all
 SITE ?= https://en.kremlin.ru
 FETCH_PAGES ?=
 FETCH_DELAY ?= 1
@@ -32,9 +33,12 @@ $(STAMP): pyproject.toml constraints.txt
 train: $(STAMP)
 	$(BIN)/python tools/train_parser.py
 
+# make turns any failing command into its own exit status 2; the pipeline's status (1: the
+# quality gate blocked the release, 2: bad arguments or CURATED_DIR locked) is printed.
 pipeline: $(STAMP)
-	$(BIN)/python -m flows.pipeline --raw-dir "$(RAW_DIR)" --curated-dir "$(CURATED_DIR)" \
-		--runner $(RUNNER) $(if $(DASK_ADDRESS),--dask-address $(DASK_ADDRESS)) --keep $(KEEP)
+	@$(BIN)/python -m flows.pipeline --raw-dir "$(RAW_DIR)" --curated-dir "$(CURATED_DIR)" \
+		--runner $(RUNNER) $(if $(DASK_ADDRESS),--dask-address $(DASK_ADDRESS)) --keep $(KEEP) \
+		--editions "$(EDITIONS)" || { rc=$$?; echo "pipeline exit status $$rc (1 = blocked by the quality gate, 2 = usage or lock)" >&2; exit $$rc; }
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
