@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -106,17 +107,53 @@ def test_named_speakers_all_have_a_person_and_putin_has_one_id(corpus_build):
     assert putin == [("vladimir-putin",)]
 
 
-def test_page_style_files_rewritten_in_screen_style_keep_their_doc_id(corpus):
-    """Drop the Direct link line and turn NBSP into spaces: same page, same id."""
+def _place(src: Path, dst: Path) -> None:
+    # A hard link (or a copy): the scanner refuses symlinks that leave RAW_DIR.
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def _screen(text: str) -> str:
+    """The screen style of a page-style text: no Direct link line, NBSP as spaces."""
+    return "\n".join(ln for ln in text.split("\n") if not ln.startswith("Direct link:")).replace(NBSP, " ")
+
+
+def test_screen_copies_beside_their_page_style_originals_are_one_document(corpus, tmp_path):
+    """Both styles of a page in one RAW_DIR: one document, with the site's id as doc_id."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    pages = [
+        p for p in sorted((corpus / "raw").glob("*.txt")) if "Direct link:" in p.read_text(encoding="utf-8")
+    ]
+    for path in pages[:300]:
+        _place(path, raw / path.name)
+        (raw / f"screen_{path.name}").write_text(_screen(path.read_text(encoding="utf-8")), encoding="utf-8")
+    built = parse_and_build(raw, tmp_path / "work")
+    con = duckdb.connect(str(built.db), read_only=True)
+    try:
+        pairs = con.execute(
+            "SELECT s.status, s.duplicate_of, s.doc_id = p.doc_id, d.kremlin_id FROM source_files s "
+            "JOIN source_files p ON p.source_file = substr(s.source_file, 8) "
+            "JOIN documents d ON d.doc_id = p.doc_id WHERE s.source_file LIKE 'screen_%'"
+        ).fetchall()
+    finally:
+        con.close()
+    assert len(pairs) == 300
+    assert all(status == "duplicate" and same for status, _, same, _ in pairs)
+    assert all(kid is not None for *_, kid in pairs)
+
+
+def test_page_style_files_rewritten_in_screen_style_keep_their_identity(corpus):
+    """Drop the Direct link line and turn NBSP into spaces: same parsed record identity
+    (the doc_id of a page known only in screen style)."""
     checked = 0
     for path in sorted((corpus / "raw").glob("*.txt")):
         text = path.read_text(encoding="utf-8")
         if "Direct link:" not in text:
             continue
-        screen = "\n".join(ln for ln in text.split("\n") if not ln.startswith("Direct link:")).replace(
-            NBSP, " "
-        )
-        a, b = parse_page(text), parse_page(screen)
+        a, b = parse_page(text), parse_page(_screen(text))
         assert not isinstance(a, Reject) and not isinstance(b, Reject), path.name
         assert doc_id(a) == doc_id(b), path.name
         checked += 1
@@ -128,7 +165,7 @@ def test_second_run_with_ten_new_files_parses_only_those(corpus, corpus_build, t
     raw.mkdir()
     originals = sorted((corpus / "raw").glob("*.txt"))
     for path in originals:
-        (raw / path.name).symlink_to(path)
+        _place(path, raw / path.name)
     for k, path in enumerate(originals[:10]):
         lines = path.read_text(encoding="utf-8").split("\n")
         lines[1] = f"{lines[1]} (new page {k})"
