@@ -14,13 +14,29 @@ macros are stored as SQL text and only bound when called. Only *calling*
 to search runs ``LOAD fts`` (or ``load_fts(con)`` below, which loads the copy shipped in
 the ``duckdb-extension-fts`` PyPI package, never downloading anything).
 
-``create_fts_index`` needs a base table (views are rejected) with a single unique key,
-while paragraphs and utterances have composite keys. So we add two small helper tables
+The index has the fts extension's layout (docs, terms, dict, stats, fields, stopwords,
+the tokenize and match_bm25 macros), keyed by a single text column, while paragraphs
+and utterances have composite keys. So there are two small helper tables
 ``paragraphs_search(search_id, doc_id, paragraph_index)`` and
-``utterances_search(search_id, doc_id, turn_index)``, where ``search_id`` is a dense
-BIGINT assigned in key order. The text column used to build the index is dropped
-afterwards: the index stores its own term lists and never reads the input table
-again, so keeping a second copy of every paragraph would only double the file size.
+``utterances_search(search_id, doc_id, turn_index)``, where ``search_id`` is
+``'<doc_id>:<position>'``: a function of the row's key, hence the same whether the index
+was built cold or updated, and unique by construction.
+
+Building and updating
+---------------------
+``PRAGMA create_fts_index`` is run over an *empty* helper table only, to lay out the
+schema, stop words and macros exactly as the extension does. The rows are then indexed by
+``_add_rows`` with the extension's own ``tokenize`` macro and ``stem`` function and the
+same options (porter, english stop words dropped before stemming, strip_accents, lower),
+so each row's term list, ``docs.len``, ``dict.df`` and ``stats`` equal what the PRAGMA would
+compute (tests/test_search_incremental.py compares the BM25 scores with the PRAGMA's).
+That makes an update possible: given a ``SearchDelta``, the rows of removed documents are
+taken out (df drops by the number of removed rows holding each term, read from the
+index's own term lists), the rows of added documents are tokenized and appended (new terms
+get new termids), terms no row holds any more are dropped, and ``stats`` is recomputed with
+the PRAGMA's expressions. docids and termids are internal: they differ between a cold and
+an updated index, which BM25 never sees. Each distinct word is stemmed once instead of
+every occurrence, and the two indexes are built at the same time on two cursors.
 """
 
 from __future__ import annotations
@@ -863,7 +879,7 @@ and credit en.kremlin.ru.
 | path | what |
 | --- | --- |
 | `kremlin.duckdb` | DuckDB {duckdb.__version__} database: all tables, documented views, full-text index |
-| `parquet/` | the same tables as zstd Parquet (documents, paragraphs, utterances partitioned by `year`) |
+| `parquet/` | the same tables as zstd Parquet (documents, paragraphs, utterances partitioned by `year`, the `year` column kept inside each file) |
 | `quality/` | quality-gate reports for this build |
 | `manifest.json` | version id, parent, code version, fingerprints, row counts, quality, lineage |
 
