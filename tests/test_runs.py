@@ -63,3 +63,42 @@ def test_version_ids_sort_by_time_and_name_the_inputs(raw, tmp_path):
 )
 def test_place_split(place, parts):
     assert normalise_place(place) == parts
+
+
+def test_hash_cache_rehashes_only_what_changed(raw, tmp_path, monkeypatch):
+    import os
+    import time
+
+    from kremlin import inventory
+
+    cache = tmp_path / "hashes.parquet"
+    old = time.time_ns() - 10_000_000_000  # out of the racy window: the hashes are remembered
+    for p in raw.iterdir():
+        os.utime(p, ns=(old, old))
+    first = {f.source_file: f.sha256 for f in scan_inputs(raw, hash_cache=cache)}
+    hashed: list[str] = []
+    real = inventory._hashed
+    monkeypatch.setattr(inventory, "_hashed", lambda e: hashed.append(e.source_file) or real(e))
+    again = {f.source_file: f.sha256 for f in scan_inputs(raw, hash_cache=cache)}
+    assert again == first and hashed == [], "nothing changed: nothing is read"
+    (raw / "B.txt").write_text(make_page(title="Another meeting"))  # new size and mtime
+    changed = {f.source_file: f.sha256 for f in scan_inputs(raw, hash_cache=cache)}
+    assert hashed == ["B.txt"] and changed["B.txt"] != first["B.txt"]
+
+
+def test_a_run_with_nothing_to_do_imports_neither_prefect_server_nor_great_expectations(raw, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.runkit import publish_run
+
+    curated = tmp_path / "cur"
+    publish_run(raw, curated)
+    code = (
+        "import sys; from pathlib import Path; from flows.pipeline import precheck;"
+        f"plan = precheck(Path({str(raw)!r}), Path({str(curated)!r}), 10, 400);"
+        "assert plan.unchanged, 'same inputs and code';"
+        "assert 'great_expectations' not in sys.modules, 'GX imported for nothing'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
