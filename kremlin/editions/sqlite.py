@@ -26,7 +26,7 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -260,13 +260,37 @@ def _create_views(con: sqlite3.Connection) -> None:
         con.execute(f"CREATE VIEW {qi(name)} AS {sql}")
 
 
-def build_cold(release: Release, target: Path) -> SqliteBuild:
+@contextlib.contextmanager
+def _replacing(target: Path) -> Iterator[Path]:
+    """A hidden temp file that becomes ``target`` on success and vanishes on failure."""
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.unlink(missing_ok=True)
-    src = duck.connect(release.db_path, read_only=True)
-    dst = sqlite3.connect(tmp, isolation_level=None)
     try:
-        _fast(dst)
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, target)
+
+
+@contextlib.contextmanager
+def _connections(
+    release: Release, path: Path
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, sqlite3.Connection]]:
+    src = duck.connect(release.db_path, read_only=True)
+    try:
+        dst = sqlite3.connect(path, isolation_level=None)
+        try:
+            _fast(dst)
+            yield src, dst
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def build_cold(release: Release, target: Path) -> SqliteBuild:
+    with _replacing(target) as tmp, _connections(release, tmp) as (src, dst):
         dst.execute("BEGIN")
         for t in release.tables:
             dst.execute(create_table_sql(t))
@@ -282,10 +306,6 @@ def build_cold(release: Release, target: Path) -> SqliteBuild:
         dst.execute(f"PRAGMA user_version = {layout_version(release.tables)}")
         dst.execute("COMMIT")
         dst.execute("ANALYZE")
-    finally:
-        dst.close()
-        src.close()
-    os.replace(tmp, target)
     return SqliteBuild(target, "cold")
 
 
@@ -328,49 +348,49 @@ def _bookkeeping_changes(src: duckdb.DuckDBPyConnection, dst: sqlite3.Connection
 def build_incremental(
     release: Release, parent_db: Path, changes: Iterable[DocumentChange], target: Path
 ) -> SqliteBuild:
-    tmp = target.with_name(f".{target.name}.tmp")
-    shutil.copyfile(parent_db, tmp)
-    src = duck.connect(release.db_path, read_only=True)
-    dst = sqlite3.connect(tmp, isolation_level=None)
-    try:
-        _fast(dst)
-        _check_parent(dst, release)
-        touched = sorted({c.doc_id for c in changes} | _bookkeeping_changes(src, dst))
-        dst.execute("BEGIN")
-        dst.execute("CREATE TEMP TABLE touched (doc_id TEXT PRIMARY KEY)")
-        dst.executemany("INSERT INTO temp.touched VALUES (?)", [(d,) for d in touched])
-        in_touched = "doc_id IN (SELECT doc_id FROM temp.touched)"
-        for t in release.tables:
-            if t.name in PER_DOCUMENT_TABLES:
-                if t.name in FTS_COLUMNS:
-                    fts, col = qi(fts_table(t.name)), qi(FTS_COLUMNS[t.name])
-                    dst.execute(
-                        f"INSERT INTO {fts}({fts}, rowid, {col}) "
-                        f"SELECT 'delete', rowid, {col} FROM {qi(t.name)} WHERE {in_touched}"
-                    )
-                dst.execute(f"DELETE FROM {qi(t.name)} WHERE {in_touched}")
-                (last,) = dst.execute(f"SELECT coalesce(max(rowid), 0) FROM {qi(t.name)}").fetchone()
-                _copy_rows(src, dst, t, "WHERE doc_id IN (SELECT unnest($1))", [touched])
-                if t.name in FTS_COLUMNS:
-                    # New rows take rowids above the old maximum.
-                    dst.execute(
-                        f"INSERT INTO {fts}(rowid, {col}) SELECT rowid, {col} FROM {qi(t.name)} WHERE rowid > ?",
-                        [last],
-                    )
-            else:
-                dst.execute(f"DELETE FROM {qi(t.name)}")
-                _copy_rows(src, dst, t)
-        _create_views(dst)
-        dst.execute("COMMIT")
-    except BaseException:
-        dst.close()
-        src.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    dst.close()
-    src.close()
-    os.replace(tmp, target)
+    with _replacing(target) as tmp:
+        shutil.copyfile(parent_db, tmp)
+        with _connections(release, tmp) as (src, dst):
+            touched = _update(release, src, dst, changes)
     return SqliteBuild(target, "incremental", len(touched))
+
+
+def _update(
+    release: Release,
+    src: duckdb.DuckDBPyConnection,
+    dst: sqlite3.Connection,
+    changes: Iterable[DocumentChange],
+) -> list[str]:
+    """Patch a copy of the parent's file in place; return the documents rewritten."""
+    _check_parent(dst, release)
+    touched = sorted({c.doc_id for c in changes} | _bookkeeping_changes(src, dst))
+    dst.execute("BEGIN")
+    dst.execute("CREATE TEMP TABLE touched (doc_id TEXT PRIMARY KEY)")
+    dst.executemany("INSERT INTO temp.touched VALUES (?)", [(d,) for d in touched])
+    in_touched = "doc_id IN (SELECT doc_id FROM temp.touched)"
+    for t in release.tables:
+        if t.name in PER_DOCUMENT_TABLES:
+            if t.name in FTS_COLUMNS:
+                fts, col = qi(fts_table(t.name)), qi(FTS_COLUMNS[t.name])
+                dst.execute(
+                    f"INSERT INTO {fts}({fts}, rowid, {col}) "
+                    f"SELECT 'delete', rowid, {col} FROM {qi(t.name)} WHERE {in_touched}"
+                )
+            dst.execute(f"DELETE FROM {qi(t.name)} WHERE {in_touched}")
+            (last,) = dst.execute(f"SELECT coalesce(max(rowid), 0) FROM {qi(t.name)}").fetchone()
+            _copy_rows(src, dst, t, "WHERE doc_id IN (SELECT unnest($1))", [touched])
+            if t.name in FTS_COLUMNS:
+                # New rows take rowids above the old maximum.
+                dst.execute(
+                    f"INSERT INTO {fts}(rowid, {col}) SELECT rowid, {col} FROM {qi(t.name)} WHERE rowid > ?",
+                    [last],
+                )
+        else:
+            dst.execute(f"DELETE FROM {qi(t.name)}")
+            _copy_rows(src, dst, t)
+    _create_views(dst)
+    dst.execute("COMMIT")
+    return touched
 
 
 def row_counts(path: Path, tables: Iterable[str]) -> dict[str, int]:
