@@ -614,6 +614,26 @@ def _snippet(text: str, query: str, width: int = 240) -> str:
     return ("…" if begin else "") + flat[begin:end].strip() + ("…" if end < len(flat) else "")
 
 
+def _candidates(helper: str) -> str:
+    """Rows of ``helper`` holding at least one term of the query ``$q``.
+
+    match_bm25 scores exactly these rows (NULL for every other), so calling it on them
+    alone gives the same hits while the macro runs over a few thousand rows, not all of
+    them. The query terms are found as the macro finds them: its tokenize, then stem.
+    """
+    fts = _fts(helper)
+    return f"""
+        SELECT h.* FROM {helper} AS h
+        WHERE h.search_id IN (
+            SELECT d.name FROM {fts}.docs AS d
+            WHERE d.docid IN (
+                SELECT t.docid FROM {fts}.terms AS t
+                WHERE t.termid IN (
+                    SELECT termid FROM {fts}.dict
+                    WHERE term IN (SELECT stem(unnest({fts}.tokenize($q)), '{STEMMER}')))))
+    """
+
+
 def search(con: duckdb.DuckDBPyConnection, query: str, *, limit: int = 10) -> list[dict[str, Any]]:
     """Ranked BM25 search over paragraphs and speech turns.
 
@@ -629,16 +649,18 @@ def search(con: duckdb.DuckDBPyConnection, query: str, *, limit: int = 10) -> li
         return []
     load_fts(con)
     rows = con.execute(
-        """
-        WITH hits AS (
+        f"""
+        WITH p_rows AS ({_candidates("paragraphs_search")}),
+        u_rows AS ({_candidates("utterances_search")}),
+        hits AS (
             SELECT 'paragraph' AS source, s.doc_id, s.paragraph_index, p.turn_index,
                    p.text, fts_main_paragraphs_search.match_bm25(s.search_id, $q) AS score
-            FROM paragraphs_search AS s
+            FROM p_rows AS s
             JOIN paragraphs AS p USING (doc_id, paragraph_index)
             UNION ALL
             SELECT 'utterance', s.doc_id, NULL, s.turn_index, u.text,
                    fts_main_utterances_search.match_bm25(s.search_id, $q)
-            FROM utterances_search AS s
+            FROM u_rows AS s
             JOIN utterances AS u USING (doc_id, turn_index)
         ), best AS (
             SELECT * FROM hits

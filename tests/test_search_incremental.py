@@ -482,3 +482,15 @@ def test_parquet_reuse_needs_the_same_format_and_row_count(built: dict[str, Path
     analyst.export_parquet(built["final"], cold)
     for rel, path in _files(cold).items():
         assert (out / rel).read_bytes() == path.read_bytes(), rel
+
+
+def test_search_candidates_are_exactly_the_rows_bm25_scores(built: dict[str, Path]) -> None:
+    con = _open(built["incremental"])
+    try:
+        for helper in analyst._SEARCH_SOURCES:
+            for query in QUERIES:
+                scored = set(_scores(con, helper, query))
+                rows = con.execute(analyst._candidates(helper), {"q": query}).fetchall()
+                assert {(r[1], r[2]) for r in rows} == scored, (helper, query)
+    finally:
+        con.close()
