@@ -67,6 +67,13 @@ _WORDS = [
     "could",
     "which",
     "hello",
+    # Line breaks, where the index cuts texts before tokenizing, and decomposed accents
+    # (a combining mark right after a break).
+    "line\nbreak",
+    "carriage\r\nreturn",
+    "e\u0301te\u0301",
+    "x\n\u0301caf\u0301e",
+    "\n",
 ]
 _RARE = ("quixotic", "zeugma", "obsequious")
 _PUNCT = ("", "", "", ",", ".", "?", "!", ";", ":", " -", "(", ")", '"')
@@ -117,6 +124,7 @@ QUERIES = [
     "quixotic",  # rare: in a few documents, some of them removed or changed
     "zeugma obsequious chess",
     "hello",  # a stop word of the index's list
+    "break return été",  # words next to line breaks and decomposed accents
 ]
 
 INITIAL = list(range(40))
