@@ -552,6 +552,7 @@ def test_release_page_lists_changes_and_quarantined_files(sample: Built) -> None
     assert "title, paragraphs" in text
     quarantine = text.split("quarantined by the quality gate")[1].split("</table>")[0]
     assert "bad/quality.txt" in quarantine and "bad/empty.txt" not in quarantine
+    assert "class='verdict warn'" in text  # passed, but a file was quarantined
 
 
 @pytest.mark.parametrize(

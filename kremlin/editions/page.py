@@ -33,7 +33,7 @@ h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 10px}
 .card{background:#fff;border:1px solid #dde2e8;border-radius:6px;padding:10px 14px;min-width:120px}
 .card b{display:block;font-size:20px}.card span{color:#555;font-size:12px}
 .verdict{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-weight:600}
-.PASSED{background:#2e7d32}.WARNING,.WARN{background:#b26a00}.FAILED,.BLOCKED{background:#c62828}
+.ok{background:#2e7d32}.warn{background:#b26a00}.bad{background:#c62828}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(540px,1fr));gap:14px}
 .panel{background:#fff;border:1px solid #dde2e8;border-radius:6px;padding:10px}
 svg.chart{max-width:100%;height:auto}
@@ -121,7 +121,9 @@ def _changes_html(release: Release, changes: list[DocumentChange] | None) -> str
 
 def _quality_html(release: Release) -> str:
     q = release.quality
-    parts = [f"<p>Quality gate: <span class='verdict {escape(q.verdict)}'>{escape(q.verdict)}</span>"]
+    # Colour from the facts, not the wording of the verdict.
+    tone = "bad" if not q.passed else "warn" if q.failed_warning or release.quarantined() else "ok"
+    parts = [f"<p>Quality gate: <span class='verdict {tone}'>{escape(q.verdict)}</span>"]
     if q.failed_critical:
         parts.append(f" — failed critical: {escape(', '.join(q.failed_critical))}")
     if q.failed_warning:
