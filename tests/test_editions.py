@@ -155,6 +155,30 @@ def test_frictionless_catches_a_broken_foreign_key(sample: Built, tmp_path: Path
 
 
 @pytest.mark.slow
+def test_frictionless_accepts_a_file_quarantined_by_a_row_check(sample: Built, tmp_path: Path) -> None:
+    from kremlin.quality.suites import row_checks
+
+    for name in ("datapackage.json", sq.SQLITE_FILENAME):
+        shutil.copy(sample.version_dir / name, tmp_path / name)
+    con = sqlite3.connect(tmp_path / sq.SQLITE_FILENAME)
+    con.execute(
+        "UPDATE source_files SET status = 'rejected', reject_reason = ?, reject_stage = 'quality'",
+        [QUALITY_REASON_PREFIX + row_checks().checks[0].name],
+    )
+    con.commit()
+    con.close()
+    out = subprocess.run(
+        [str(BIN / "frictionless"), "validate", "datapackage.json", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    report = json.loads(out.stdout)
+    assert report["valid"], [e["message"] for t in report["tasks"] for e in t["errors"]][:5]
+
+
+@pytest.mark.slow
 def test_datapackage_describes_every_column_and_key(sample: Built) -> None:
     package = json.loads((sample.version_dir / "datapackage.json").read_text())
     by_name = {r["name"]: r for r in package["resources"]}

@@ -52,6 +52,17 @@ _TYPES = {
 }
 
 
+def _reject_reasons() -> list[str]:
+    from kremlin.quality.suites import quality_reasons
+
+    return quality_reasons()
+
+
+# Columns whose allowed values are more than their Literal: a file quarantined by a row
+# check is rejected with reason 'quality:<check>' (schemas.tables.QUALITY_REASON_PREFIX).
+_ENUM_OVERRIDES = {("source_files", "reject_reason"): _reject_reasons}
+
+
 def field_type(column: Column) -> str:
     return _TYPES[column.sql_type]
 
@@ -65,7 +76,10 @@ def _field(table: TableInfo, column: Column) -> dict:
     constraints: dict[str, object] = {}
     if not column.nullable:
         constraints["required"] = True
-    values = enum_values(TABLES[table.name], column.name)
+    values = (
+        _ENUM_OVERRIDES[(table.name, column.name)]() if (table.name, column.name) in _ENUM_OVERRIDES else None
+    )
+    values = values or enum_values(TABLES[table.name], column.name)
     if values:
         constraints["enum"] = values
     if constraints:
