@@ -762,11 +762,12 @@ def partition_path(table: str, year: int) -> str:
 
 def _touched_years(
     con: duckdb.DuckDBPyConnection, table: str, parent_dir: Path, delta: SearchDelta
-) -> set[int]:
+) -> set[int] | None:
     """Years of ``table`` holding a row of a delta document, in the new build or in the parent.
 
     A removed document's year is read from the parent's own files (the ``year`` column is
-    inside them), since the new database no longer has its rows.
+    inside them), since the new database no longer has its rows. None: every year counts
+    as touched.
     """
     years: set[int] = set()
     if delta.added_doc_ids:
@@ -779,13 +780,19 @@ def _touched_years(
         }
     parent_files = sorted((parent_dir / table).glob("year=*/part-0.parquet"))
     if delta.removed_doc_ids and parent_files:
-        years |= {
-            y
-            for (y,) in con.execute(
-                "SELECT DISTINCT year FROM read_parquet(?) WHERE list_contains(?, doc_id)",
-                [[str(p) for p in parent_files], sorted(delta.removed_doc_ids)],
-            ).fetchall()
-        }
+        try:
+            years |= {
+                y
+                for (y,) in con.execute(
+                    "SELECT DISTINCT year FROM read_parquet(?, hive_partitioning = false) "
+                    "WHERE list_contains(?, doc_id)",
+                    [[str(p) for p in parent_files], sorted(delta.removed_doc_ids)],
+                ).fetchall()
+            }
+        except duckdb.Error:
+            # A parent written before the year column moved into the files: none of its
+            # files is in this format, so none would be reused anyway.
+            return None
     return years
 
 

@@ -502,3 +502,21 @@ def test_search_candidates_are_exactly_the_rows_bm25_scores(built: dict[str, Pat
                 assert {(r[1], r[2]) for r in rows} == scored, (helper, query)
     finally:
         con.close()
+
+
+def test_parquet_parent_without_year_in_files_is_rewritten(built: dict[str, Path], tmp_path: Path) -> None:
+    """A parent exported before the year column moved into the files (path only)."""
+    parent = tmp_path / "parent"
+    analyst.export_parquet(built["initial"], parent)
+    for table in analyst.PARTITIONED_TABLES:
+        for f in (parent / table).glob("year=*/part-0.parquet"):
+            duckdb.sql(
+                f"COPY (SELECT * EXCLUDE (year) FROM read_parquet('{f}', hive_partitioning = false)) "
+                f"TO '{f}.tmp' (FORMAT parquet)"
+            )
+            Path(f"{f}.tmp").replace(f)
+    out, cold = tmp_path / "inc", tmp_path / "cold"
+    analyst.export_parquet(built["incremental"], out, parent_dir=parent, delta=DELTA)
+    analyst.export_parquet(built["final"], cold)
+    for rel, path in _files(cold).items():
+        assert (out / rel).read_bytes() == path.read_bytes(), rel
