@@ -155,15 +155,19 @@ def test_frictionless_catches_a_broken_foreign_key(sample: Built, tmp_path: Path
 
 
 @pytest.mark.slow
-def test_frictionless_accepts_a_file_quarantined_by_a_row_check(sample: Built, tmp_path: Path) -> None:
+@pytest.mark.parametrize("known", [True, False])
+def test_frictionless_checks_quarantine_reasons(known: bool, sample: Built, tmp_path: Path) -> None:
+    """A file quarantined by a row check (reason 'quality:<check>') is valid; an unknown reason is not."""
     from kremlin.quality.suites import row_checks
+
+    reason = QUALITY_REASON_PREFIX + (row_checks().checks[0].name if known else "no-such-check")
 
     for name in ("datapackage.json", sq.SQLITE_FILENAME):
         shutil.copy(sample.version_dir / name, tmp_path / name)
     con = sqlite3.connect(tmp_path / sq.SQLITE_FILENAME)
     con.execute(
         "UPDATE source_files SET status = 'rejected', reject_reason = ?, reject_stage = 'quality'",
-        [QUALITY_REASON_PREFIX + row_checks().checks[0].name],
+        [reason],
     )
     con.commit()
     con.close()
@@ -175,7 +179,9 @@ def test_frictionless_accepts_a_file_quarantined_by_a_row_check(sample: Built, t
         cwd=tmp_path,
     )
     report = json.loads(out.stdout)
-    assert report["valid"], [e["message"] for t in report["tasks"] for e in t["errors"]][:5]
+    errors = [e for t in report["tasks"] for e in t["errors"]]
+    assert report["valid"] is known, [e["message"] for e in errors][:5]
+    assert known or {e["type"] for e in errors} == {"constraint-error"}
 
 
 @pytest.mark.slow
