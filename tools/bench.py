@@ -165,12 +165,12 @@ class Measured:
     timeline: list = field(default_factory=list)  # (unix time, tree PSS kB)
 
 
-def measure(cmd: list[str], env: dict, log: Path, interval: float = 0.2) -> Measured:
+def measure(cmd: list[str], env: dict, log: Path, interval: float = 0.2, cwd: Path = ROOT) -> Measured:
     peak = {"pss": 0, "rss": 0}
     timeline: list[tuple[float, int]] = []
     t0 = time.perf_counter()
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
         stop = threading.Event()
 
         def sample():
@@ -431,7 +431,9 @@ def _pipeline_run(name: str, work: Path, env: dict, args, files: int, mb: float)
     print(f"[bench] {name}: {' '.join(cmd)}", file=sys.stderr, flush=True)
     before = _latest(work / "curated")
     log = work / f"{name.split()[0]}.log"
-    m = measure(cmd, env, log)
+    # `python -m` puts the working directory first on sys.path, before PYTHONPATH: run from
+    # the frozen copy, or the live tree would be imported after all.
+    m = measure(cmd, env, log, cwd=ROOT if args.live_code else work / "code")
     if m.returncode != 0:
         raise SystemExit(f"{name} failed (exit {m.returncode}); log: {log}")
     after = _latest(work / "curated")
