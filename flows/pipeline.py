@@ -302,28 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--editions",
         default="all",
         help="editions to write besides DuckDB and Parquet, comma separated, or 'all' / 'none' "
-        f"(default: all = {','.join(_editions())})",
+        "(default: all = sqlite,croissant,datapackage,card,page; datapackage needs sqlite)",
     )
     return ap
-
-
-def _editions() -> tuple[str, ...]:
-    from kremlin.editions import ALL_EDITIONS
-
-    return ALL_EDITIONS
-
-
-def parse_editions(value: str) -> list[str]:
-    value = value.strip().lower()
-    if value == "all":
-        return list(_editions())
-    if value in ("", "none"):
-        return []
-    chosen = [v.strip() for v in value.split(",") if v.strip()]
-    unknown = sorted(set(chosen) - set(_editions()))
-    if unknown:
-        raise ValueError(f"unknown edition(s) {', '.join(unknown)}; known: {', '.join(_editions())}")
-    return [e for e in _editions() if e in chosen]
 
 
 def precheck(raw_dir: Path, curated_dir: Path, keep: int, batch_size: int) -> runs.RunPlan:
@@ -350,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: RAW_DIR {args.raw_dir} is not a directory", file=sys.stderr)
         return 2
     try:
-        editions = parse_editions(args.editions)
+        from kremlin.editions import parse_editions
+
+        editions = list(parse_editions(args.editions))
     except ValueError as exc:
         print(f"error: --editions: {exc}", file=sys.stderr)
         return 2

@@ -333,11 +333,20 @@ def publish(
             kind: sum(1 for c in changes if c.change == kind) for kind in ("added", "removed", "changed")
         }
     chosen = tuple(ALL_EDITIONS if editions is None else editions)
-    results = write_editions(build_dir, manifest, parent_dir=parent, changes=changes, editions=chosen)
+    # The SQLite edition follows the content diff, which holds across code changes too.
+    results = write_editions(
+        build_dir,
+        manifest,
+        parent_dir=plan.parent_dir if changes is not None else None,
+        changes=changes,
+        editions=chosen,
+    )
     spent.update({f"edition:{name}": r.seconds for name, r in results.items()})
     if "card" not in chosen:
         write_dataset_card(build_dir, manifest)
-    manifest["editions"] = {name: [p.name for p in r.files] for name, r in results.items()}
+    manifest["editions"] = {
+        name: {"files": [p.name for p in r.files], "build": r.detail} for name, r in results.items()
+    }
     manifest["timings_seconds"] = {**timings, **{f"publish:{k}": v for k, v in spent.items()}}
     write_manifest(build_dir, manifest)
     publish_version(plan.curated_dir, build_dir, plan.version_id)
