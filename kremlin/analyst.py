@@ -281,15 +281,17 @@ def _comment_relation(
     fallback: dict[str, str],
     schema: str = "main",
 ) -> None:
-    con.execute(f"COMMENT ON {kind} {schema}.{name} IS {_q(description)}")
     cols = con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
         "ORDER BY column_index",
         [schema, name],
     ).fetchall()
+    # One round trip for all the statements of the relation.
+    statements = [f"COMMENT ON {kind} {schema}.{name} IS {_q(description)}"]
     for (col,) in cols:
         doc = column_docs.get(col) or fallback.get(col) or f"Column {col} of {name}."
-        con.execute(f'COMMENT ON COLUMN {schema}.{name}."{col}" IS {_q(doc)}')
+        statements.append(f'COMMENT ON COLUMN {schema}.{name}."{col}" IS {_q(doc)}')
+    con.execute(";\n".join(statements))
 
 
 # Options of the index: the same for the empty index the PRAGMA lays out and for the rows
@@ -587,6 +589,9 @@ def enrich_database(db_path: Path, delta: SearchDelta | None = None) -> None:
     con = duck.connect(db_path)
     try:
         contract_docs = _contract_column_docs()
+        # One transaction for the ~200 catalog writes: committing each one costs more
+        # than writing it (1.2 s of an otherwise sub-second update).
+        con.execute("BEGIN TRANSACTION")
         for table, model in TABLES.items():
             docs = {c.name: c.description for c in columns(model)}
             description = f"{_model_doc(table)} (contract schema {SCHEMA_VERSION})"
@@ -594,6 +599,7 @@ def enrich_database(db_path: Path, delta: SearchDelta | None = None) -> None:
         for view, (description, col_docs, select) in VIEWS.items():
             con.execute(f"CREATE OR REPLACE VIEW {view} AS {select}")
             _comment_relation(con, "VIEW", view, description, col_docs, contract_docs)
+        con.execute("COMMIT")
         _refresh_search_indexes(con, delta)
         con.execute("CHECKPOINT")
     finally:
