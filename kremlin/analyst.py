@@ -324,6 +324,10 @@ class SearchDelta:
         object.__setattr__(self, "removed_doc_ids", frozenset(self.removed_doc_ids))
         object.__setattr__(self, "added_doc_ids", frozenset(self.added_doc_ids))
 
+    @property
+    def touched_doc_ids(self) -> frozenset[str]:
+        return self.removed_doc_ids | self.added_doc_ids
+
 
 def _search_id_sql(pos: str) -> str:
     """search_id of a row: its key as text, so that it is the same however the index was built."""
@@ -386,8 +390,8 @@ def _doc_id_table(con: duckdb.DuckDBPyConnection, name: str, ids: frozenset[str]
         con.execute(f"INSERT INTO {name} SELECT unnest(?::VARCHAR[])", [sorted(ids)])
 
 
-def _remove_rows(con: duckdb.DuckDBPyConnection, helper: str) -> None:
-    """Take the rows of the documents in ``_search_removed`` out of the index.
+def _remove_rows(con: duckdb.DuckDBPyConnection, helper: str, docs: str) -> None:
+    """Take the rows of the documents in temp table ``docs`` out of the index.
 
     The index's own term lists say which terms lose a document, so the old text is not
     needed; df drops by the number of removed documents that held the term.
@@ -397,7 +401,7 @@ def _remove_rows(con: duckdb.DuckDBPyConnection, helper: str) -> None:
         f"""
         CREATE OR REPLACE TEMP TABLE _search_gone AS
         SELECT d.docid FROM {fts}.docs AS d JOIN {helper} AS h ON d.name = h.search_id
-        WHERE h.doc_id IN (SELECT doc_id FROM _search_removed)
+        WHERE h.doc_id IN (SELECT doc_id FROM {docs})
         """
     )
     con.execute(
@@ -410,7 +414,7 @@ def _remove_rows(con: duckdb.DuckDBPyConnection, helper: str) -> None:
     )
     con.execute(f"DELETE FROM {fts}.terms WHERE docid IN (SELECT docid FROM _search_gone)")
     con.execute(f"DELETE FROM {fts}.docs WHERE docid IN (SELECT docid FROM _search_gone)")
-    con.execute(f"DELETE FROM {helper} WHERE doc_id IN (SELECT doc_id FROM _search_removed)")
+    con.execute(f"DELETE FROM {helper} WHERE doc_id IN (SELECT doc_id FROM {docs})")
 
 
 def _add_rows(con: duckdb.DuckDBPyConnection, helper: str, table: str, pos: str, only: str | None) -> None:
@@ -537,12 +541,13 @@ def _refresh_search_index(
     con: duckdb.DuckDBPyConnection, helper: str, table: str, pos: str, delta: SearchDelta | None
 ) -> None:
     if delta is not None and _has_incremental_index(con, helper, pos):
-        _doc_id_table(con, "_search_removed", delta.removed_doc_ids)
-        _doc_id_table(con, "_search_added", delta.added_doc_ids)
-        _remove_rows(con, helper)
-        _add_rows(con, helper, table, pos, "_search_added")
-        con.execute("DROP TABLE _search_removed")
-        con.execute("DROP TABLE _search_added")
+        # Every document of the delta leaves the index and comes back with the rows the
+        # table holds now (none if it was removed): the index then matches the table for
+        # any delta that covers the changes, even one that lists a document on one side only.
+        _doc_id_table(con, "_search_touched", delta.touched_doc_ids)
+        _remove_rows(con, helper, "_search_touched")
+        _add_rows(con, helper, table, pos, "_search_touched")
+        con.execute("DROP TABLE _search_touched")
     else:
         _empty_index(con, helper, pos)
         _add_rows(con, helper, table, pos, None)
@@ -775,24 +780,26 @@ def _touched_years(
     inside them), since the new database no longer has its rows. None: every year counts
     as touched.
     """
+    # Both sides for every delta document, so a document listed on one side only still
+    # marks the years it left and the years it entered.
+    touched = sorted(delta.touched_doc_ids)
     years: set[int] = set()
-    if delta.added_doc_ids:
+    if touched:
         years |= {
             y
             for (y,) in con.execute(
-                f"SELECT DISTINCT year FROM {table} WHERE list_contains(?, doc_id)",
-                [sorted(delta.added_doc_ids)],
+                f"SELECT DISTINCT year FROM {table} WHERE list_contains(?, doc_id)", [touched]
             ).fetchall()
         }
     parent_files = sorted((parent_dir / table).glob("year=*/part-0.parquet"))
-    if delta.removed_doc_ids and parent_files:
+    if touched and parent_files:
         try:
             years |= {
                 y
                 for (y,) in con.execute(
                     "SELECT DISTINCT year FROM read_parquet(?, hive_partitioning = false) "
                     "WHERE list_contains(?, doc_id)",
-                    [[str(p) for p in parent_files], sorted(delta.removed_doc_ids)],
+                    [[str(p) for p in parent_files], touched],
                 ).fetchall()
             }
         except duckdb.Error:

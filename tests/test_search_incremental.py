@@ -520,3 +520,33 @@ def test_parquet_parent_without_year_in_files_is_rewritten(built: dict[str, Path
     analyst.export_parquet(built["final"], cold)
     for rel, path in _files(cold).items():
         assert (out / rel).read_bytes() == path.read_bytes(), rel
+
+
+def test_a_document_listed_on_one_side_only_is_still_reindexed(
+    built: dict[str, Path], tmp_path: Path
+) -> None:
+    """A changed document given as added only, a kept one given as removed only."""
+    db = tmp_path / "one-sided.duckdb"
+    db.write_bytes(built["incremental"].read_bytes())
+    docs = [_document(7, 2) if d[0] == f"k{7:016x}" else d for d in _final_docs()]
+    target = build_db(tmp_path / "target.duckdb", docs)
+    _replace_contract_tables(db, target)
+    analyst.enrich_database(
+        db, analyst.SearchDelta(removed_doc_ids=[f"k{8:016x}"], added_doc_ids=[f"k{7:016x}"])
+    )
+    con = duckdb.connect(str(target))
+    try:
+        _reference_scores(con)
+    finally:
+        con.close()
+    ref, got = _open(target), _open(db)
+    try:
+        for helper in analyst._SEARCH_SOURCES:
+            for query in QUERIES:
+                want = _scores(ref, helper, query, reference=True)
+                have = _scores(got, helper, query)
+                assert have.keys() == want.keys(), query
+                assert all(have[k] == pytest.approx(v, rel=0, abs=1e-9) for k, v in want.items()), query
+    finally:
+        ref.close()
+        got.close()
