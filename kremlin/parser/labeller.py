@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pycrfsuite
 
+from kremlin.parser import model
 from kremlin.parser.body import FreeLine
 from kremlin.parser.features import FINGERPRINT, sequence_features
 
-MODEL_DIR = Path(__file__).resolve().parent / "model"
+# Imported as a package so that the parser fingerprint (the import closure of kremlin.shards
+# and its packages' data files) covers the model files.
+MODEL_DIR = Path(model.__file__).resolve().parent
 MODEL_FILE = MODEL_DIR / "body.crfsuite"
 META_FILE = MODEL_DIR / "body.json"
 
