@@ -213,7 +213,9 @@ def pipeline(
             _report(summary)
             return summary
         logger.info("parse: %d of %d files are new to the parse cache", plan.files_to_parse, len(inputs))
-        _STAGES = StageWorker(isolate_stages)
+        # Local runner: the stage worker starts now, so its imports overlap the parse. Dask
+        # pickles the parse tasks, which must not meet the worker's pool in this module.
+        _STAGES = StageWorker(isolate_stages) if runner == "local" else None
         try:
             if runner == "local" and plan.files_to_parse:
                 _PROCESS_POOL = _EARLY_POOL or ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
@@ -221,6 +223,7 @@ def pipeline(
                 timer.run("parse", _parse_stage, plan, reporter)
             finally:
                 _shutdown_parse_pool()
+            _STAGES = _STAGES or StageWorker(isolate_stages)
             with runs.staging(plan) as build_dir:
                 outcome = timer.run("normalise", normalise, plan, str(build_dir))
                 gate = timer.run("check", check, plan, str(build_dir), outcome)
@@ -235,7 +238,8 @@ def pipeline(
                     "publish", publish, plan, str(build_dir), outcome, gate, timer.seconds, chosen
                 )
         finally:
-            _STAGES.close()
+            if _STAGES is not None:
+                _STAGES.close()
             _STAGES = None
         summary = runs.published_summary(
             plan, outcome, gate, manifest, timer.seconds, time.perf_counter() - started
@@ -380,4 +384,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module, not this __main__ copy: Dask pickles the tasks, and
+    # functions of an importable module travel by reference instead of by value (with
+    # every global they touch, such as the early-parse futures).
+    from flows.pipeline import main as _main
+
+    sys.exit(_main())

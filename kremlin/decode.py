@@ -8,6 +8,7 @@ text (and the encoding it used) or a ``Reject``.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 from schemas.page import Reject
@@ -27,6 +28,10 @@ _BINARY_MAGIC = (
     b"\x7fELF",
     b"RIFF",
 )
+
+
+# C0 control characters other than the white space \t \n \v \f \r.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ def decode_page(data: bytes) -> Decoded | Reject:
 def _checked(text: str, encoding: str) -> Decoded | Reject:
     if not text.strip():
         return Reject(reason="empty", stage="decode", message="file is white space only")
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f\v")
+    controls = len(_CONTROL.findall(text))
     if "\x00" in text or controls > max(8, len(text) // 100):
         return Reject(
             reason="not_text", stage="decode", message=f"{controls} control characters: binary data"

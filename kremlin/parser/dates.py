@@ -94,9 +94,9 @@ def parse_publication(text: str) -> dt.datetime:
     """'June 18, 2020, 14:30' → naive Moscow-local datetime; raises InvalidDate."""
     m = PUBLICATION.match(text)
     if not m:
-        raise InvalidDate(f"unreadable publication date {text!r}")
+        raise InvalidDate(f"unreadable publication date {text[:60]!r}")
     day = _day(int(m.group("y")), m.group("m"), int(m.group("d")))
     h, mi = int(m.group("h")), int(m.group("mi"))
     if h > 23 or mi > 59:
-        raise InvalidDate(f"impossible time in publication date {text!r}")
+        raise InvalidDate(f"impossible time in publication date {text[:60]!r}")
     return dt.datetime(day.year, day.month, day.day, h, mi)
