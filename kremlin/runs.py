@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from kremlin.analyst import enrich_database, export_parquet, write_dataset_card
+from kremlin.analyst import enrich_database, export_parquet
 from kremlin.build import BuildStats, Delta, Quarantine, build_database, known_persons_from
 from kremlin.inventory import InputFile, code_fingerprint, parser_fingerprint, scan_inputs
 from kremlin.shards import ShardJob
@@ -332,7 +332,8 @@ def publish(
         manifest["changes"] = {
             kind: sum(1 for c in changes if c.change == kind) for kind in ("added", "removed", "changed")
         }
-    chosen = tuple(ALL_EDITIONS if editions is None else editions)
+    # The dataset card carries the licence and the credit to en.kremlin.ru: always written.
+    chosen = tuple(dict.fromkeys((*(ALL_EDITIONS if editions is None else editions), "card")))
     # The SQLite edition follows the content diff, which holds across code changes too.
     results = write_editions(
         build_dir,
@@ -342,8 +343,6 @@ def publish(
         editions=chosen,
     )
     spent.update({f"edition:{name}": r.seconds for name, r in results.items()})
-    if "card" not in chosen:
-        write_dataset_card(build_dir, manifest)
     manifest["editions"] = {
         name: {"files": [p.name for p in r.files], "build": r.detail} for name, r in results.items()
     }

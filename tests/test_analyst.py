@@ -401,27 +401,6 @@ def test_export_parquet_is_deterministic(enriched: Path, tmp_path: Path) -> None
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
 
 
-def test_dataset_card(tmp_path: Path) -> None:
-    manifest = {
-        "version_id": "20261128T143501Z-0123abcd",
-        "created_at": "2026-11-28T14:35:01Z",
-        "parent": None,
-        "schema_version": "1.0.0",
-        "row_counts": {"documents": 1234, "paragraphs": 56789},
-        "code_version": {"package": "kremlin-dataset", "version": "0.1.0", "git_commit": None},
-        "dataset_fingerprint": "f" * 64,
-        "input_fingerprint": "e" * 64,
-    }
-    analyst.write_dataset_card(tmp_path, manifest)
-    card = (tmp_path / "README.md").read_text(encoding="utf-8")
-    assert "CC BY 4.0" in card
-    assert "en.kremlin.ru" in card
-    assert "20261128T143501Z-0123abcd" in card
-    assert "1,234" in card and "56,789" in card
-    assert "CITATION.cff" in card
-    assert "duckdb" in card.lower()
-
-
 def test_citation_cff() -> None:
     yaml = pytest.importorskip("yaml")
     cff = yaml.safe_load((Path(__file__).resolve().parents[1] / "CITATION.cff").read_text(encoding="utf-8"))
