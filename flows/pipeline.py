@@ -306,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--editions",
         default="all",
         help="editions to write besides DuckDB and Parquet, comma separated, or 'all' / 'none' "
-        "(default: all = sqlite,croissant,datapackage,card,page; datapackage needs sqlite)",
+        "(default: all = sqlite,croissant,datapackage,card,page; datapackage needs sqlite; the dataset "
+        "card README.md, which carries the licence and credit, is always written)",
     )
     return ap
 
