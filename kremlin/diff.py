@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
+import pyarrow as pa
 
 from kremlin.contract import columns
 from kremlin.versions import DB_FILENAME, VERSIONS
@@ -52,20 +53,27 @@ def _shared_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     ]
 
 
-def _child_hashes_sql(db: str, table: str, cols: list[str]) -> str:
+def _child_hashes_sql(db: str, table: str, cols: list[str], where: str) -> str:
     order = _CHILDREN[table]
     content = [c for c in cols if c not in ("doc_id", "year")]
     struct = ", ".join(f"'{c}': \"{c}\"" for c in content)
     return (
         f"SELECT doc_id, sha256(string_agg(md5(to_json({{{struct}}})::VARCHAR), '' ORDER BY {order})) AS h "
-        f"FROM {db}.main.{table} GROUP BY doc_id"
+        f"FROM {db}.main.{table} {where} GROUP BY doc_id"
     )
 
 
 def diff_databases(
-    old_db: Path, new_db: Path, *, ignore: Iterable[str] = BOOKKEEPING_COLUMNS
+    old_db: Path,
+    new_db: Path,
+    *,
+    ignore: Iterable[str] = BOOKKEEPING_COLUMNS,
+    only: Iterable[str] | None = None,
 ) -> list[DocumentChange]:
-    """Document-level changes from ``old_db`` to ``new_db`` (two kremlin.duckdb files), by doc_id."""
+    """Document-level changes from ``old_db`` to ``new_db`` (two kremlin.duckdb files), by doc_id.
+
+    ``only``: compare just these documents, when every other one is known to be unchanged
+    (an incremental build's delta), so the cost follows the change."""
     if Path(old_db).resolve() == Path(new_db).resolve():
         return []
     ignored = set(ignore) | {"doc_id"}
@@ -74,13 +82,18 @@ def diff_databases(
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"ATTACH '{_lit(old_db)}' AS old (READ_ONLY)")
         con.execute(f"ATTACH '{_lit(new_db)}' AS new (READ_ONLY)")
+        where = ""
+        if only is not None:
+            con.register("only_arrow", pa.table({"doc_id": pa.array(sorted(set(only)), pa.string())}))
+            con.execute("CREATE TEMP TABLE only_docs AS SELECT doc_id FROM only_arrow")
+            where = "WHERE doc_id IN (SELECT doc_id FROM only_docs)"
         doc_cols = [c for c in _shared_columns(con, "documents") if c not in ignored]
         flags = [f'CASE WHEN o."{c}" IS DISTINCT FROM n."{c}" THEN \'{c}\' END' for c in doc_cols]
         joins = []
         for child in _CHILDREN:
             cols = _shared_columns(con, child)
-            con.execute(f"CREATE TEMP TABLE old_{child} AS {_child_hashes_sql('old', child, cols)}")
-            con.execute(f"CREATE TEMP TABLE new_{child} AS {_child_hashes_sql('new', child, cols)}")
+            con.execute(f"CREATE TEMP TABLE old_{child} AS {_child_hashes_sql('old', child, cols, where)}")
+            con.execute(f"CREATE TEMP TABLE new_{child} AS {_child_hashes_sql('new', child, cols, where)}")
             joins.append(f"LEFT JOIN old_{child} AS o_{child} ON o_{child}.doc_id = o.doc_id")
             joins.append(f"LEFT JOIN new_{child} AS n_{child} ON n_{child}.doc_id = n.doc_id")
             flags.append(f"CASE WHEN o_{child}.h IS DISTINCT FROM n_{child}.h THEN '{child}' END")
@@ -93,8 +106,8 @@ def diff_databases(
                         ELSE 'changed' END AS change,
                    CASE WHEN o.doc_id IS NULL OR n.doc_id IS NULL THEN []
                         ELSE list_filter([{", ".join(flags)}], x -> x IS NOT NULL) END AS fields
-            FROM old.main.documents AS o
-            FULL OUTER JOIN new.main.documents AS n ON o.doc_id = n.doc_id
+            FROM (SELECT * FROM old.main.documents {where}) AS o
+            FULL OUTER JOIN (SELECT * FROM new.main.documents {where}) AS n ON o.doc_id = n.doc_id
             {" ".join(joins)}
             ORDER BY doc_id
             """

@@ -294,7 +294,13 @@ def publish(
         "parquet", export_parquet, db, build_dir / "parquet", parent_dir=parent_parquet, delta=rows_delta
     )
     parent_db = plan.parent_dir / DB_FILENAME if plan.parent_dir else None
-    changes = step("diff", diff_databases, parent_db, db) if parent_db and parent_db.is_file() else None
+    # An incremental build knows which documents it touched; the others are the parent's rows.
+    touched = {*delta.removed, *delta.added, *delta.people_changed} if delta else None
+    changes = (
+        step("diff", diff_databases, parent_db, db, only=touched)
+        if parent_db and parent_db.is_file()
+        else None
+    )
     cv = code_version(parser_version=plan.parser_fingerprint[:16])
     cv["code_fingerprint"] = plan.code_fingerprint
     manifest = build_manifest(

@@ -101,6 +101,16 @@ def test_title_correction_is_a_changed_document(sequence):
     assert "title" in changes[0].fields
 
 
+def test_manifest_changes_computed_on_the_delta_equal_the_full_diff(sequence):
+    _, curated, _, steps = sequence
+    for old, new in zip(steps, steps[1:], strict=False):
+        full = diff_versions(curated, old["version_id"], new["version_id"])
+        counted = json.loads((curated / "versions" / new["version_id"] / "manifest.json").read_text())[
+            "changes"
+        ]
+        assert counted == {k: sum(c.change == k for c in full) for k in ("added", "removed", "changed")}
+
+
 def test_sqlite_edition_follows_the_delta(sequence):
     _, curated, cold, _ = sequence
     import sqlite3
