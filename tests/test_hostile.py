@@ -141,6 +141,22 @@ def test_symlink_outside_is_not_followed(tmp_path):
     _no_secret_anywhere(tmp_path / "cur")
 
 
+def test_hard_link_to_a_file_outside_is_read_but_never_quoted(tmp_path):
+    """A hard link is a file of RAW_DIR (nothing tells it from one), so it is read; its
+    content must still not reach the release through a reject message."""
+    raw = _landing(tmp_path)
+    secret = tmp_path / "outside" / "passwd"
+    secret.parent.mkdir()
+    secret.write_text(SECRET + "\n", encoding="utf-8")
+    try:
+        os.link(secret, raw / "hardlink.txt")
+    except OSError as exc:
+        pytest.skip(f"hard links not possible here: {exc}")
+    _run(raw, tmp_path / "cur")
+    _assert_outcome(tmp_path / "cur", raw, "hardlink.txt", "rejected", "not_a_page")
+    _no_secret_anywhere(tmp_path / "cur")
+
+
 def test_dangling_symlink(tmp_path):
     raw = _landing(tmp_path)
     (raw / "dangling.txt").symlink_to(raw / "nowhere.txt")

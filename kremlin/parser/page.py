@@ -74,12 +74,17 @@ def read_layout(text: str) -> PageLayout | Reject:
         return _reject("not_a_page", "HTML markup, not page text")
     category = meta[0]
     if not _CATEGORY.match(category):
-        return _reject("not_a_page", f"first line {category[:60]!r} is not a site category")
+        # Describe the line, do not quote it: a landing folder can hold a hard link to any
+        # file on the machine, and a reject message is published.
+        return _reject(
+            "not_a_page", f"first line ({len(category)} characters) is not a site category such as 'Events'"
+        )
     if len(meta) < 2:
         return _reject("no_title", "no title line after the category")
     title = meta[1]
     if looks_like_date(title) or title in ("Publication status", "Text version"):
-        return _reject("no_title", f"line after the category is not a title: {title[:60]!r}")
+        kind = "a date line" if looks_like_date(title) else f"the footer line {title!r}"
+        return _reject("no_title", f"the line after the category is {kind}, not a title")
 
     date_idx = None
     for k in range(2, min(len(meta), 2 + _MAX_HEADER_LINES)):
