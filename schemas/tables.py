@@ -177,7 +177,9 @@ class SourceFileRow(_Row):
         "not_a_regular_file, outside_landing_folder, broken_link), or 'quality:<check>' when the "
         "document failed a row-level quality check and was quarantined."
     )
-    reject_stage: str | None = col("Stage that rejected the file ('scan', 'decode', 'parse', 'validate', 'quality').")
+    reject_stage: str | None = col(
+        "Stage that rejected the file ('scan', 'decode', 'parse', 'validate', 'quality')."
+    )
     reject_message: str | None = col(
         "What was wrong, naming the entry: for quality rejects the check and the observed value. "
         "Quotes at most a short excerpt of the file, never anything outside RAW_DIR."

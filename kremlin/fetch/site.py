@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 DEFAULT_SITE = "https://en.kremlin.ru"
-PROJECT_URL = os.environ.get("KREMLIN_FETCH_CONTACT_URL", "https://github.com/kremlin-dataset/kremlin-dataset")
+PROJECT_URL = os.environ.get(
+    "KREMLIN_FETCH_CONTACT_URL", "https://github.com/kremlin-dataset/kremlin-dataset"
+)
 """Named in the User-Agent so the site's operators can see who crawls and why: set
 KREMLIN_FETCH_CONTACT_URL to the page of your deployment (its operator and purpose)."""
 
