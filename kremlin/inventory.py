@@ -176,6 +176,8 @@ class HashCache:
     def save(self, files: list[InputFile], scan_started_ns: int) -> None:
         if self.path is None:
             return
+        if self.hits == len(self._old) == sum(f.readable for f in files):
+            return  # every remembered hash was used and nothing is new: the file is current
         keep = [
             f
             for f in files

@@ -30,6 +30,7 @@ from kremlin.quality.suites import (
     schema_checks,
     to_gx_suite,
 )
+from schemas.tables import TABLES
 
 #: failed column checks with at most this many unexpected rows are re-run to name the rows
 #: (GX builds that list row by row, too slow for a wholesale failure).
@@ -408,8 +409,6 @@ def run_quality_gate(
             suite_checks, gx_results[suite.name] = _run_suite(context, suite, frame, config)
             checks += suite_checks
             timings[suite.name] = round(time.perf_counter() - t0, 3)
-        from schemas.tables import TABLES
-
         row_counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
         quarantined = _quarantined_files(con)
     finally:
