@@ -10,25 +10,24 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 NBSP = "\u00a0"
 # Invisible characters the site leaves in its text (word-joiners, BOM, soft hyphen).
 _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS), None)
-_ANY_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 # Python's str.split() and regex \s agree on what white space is (str.isspace).
 _SPACES = re.compile(r"\s+")
 
 
-@dataclass(frozen=True, slots=True)
-class CleanLine:
+class CleanLine(NamedTuple):
     """One raw line, cleaned once.
 
     ``text``: the published text (NFC, every white-space run one plain space, stripped, BOM
     removed; zero-width characters and soft hyphens kept, as the site publishes them inside
     words and the oracle text of a paragraph keeps them). ``meta``: the same without the
     invisible characters, for header and footer fields, labels, names and ids.
+    (A named tuple: immutable, and about twice as cheap to build as a frozen dataclass.)
     """
 
     text: str
@@ -40,17 +39,24 @@ class CleanLine:
 def clean_lines(text: str) -> list[CleanLine]:
     """Split a page text into lines and clean each once (see ``CleanLine``)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    invisible = False
     if not text.isascii():
         text = text.replace("\ufeff", "")
         if not unicodedata.is_normalized("NFC", text):
             text = unicodedata.normalize("NFC", text)
-    invisible = not text.isascii() and _ANY_INVISIBLE.search(text) is not None
-    out = []
-    for raw in text.split("\n"):
-        cleaned = " ".join(raw.split())
-        meta = " ".join(cleaned.translate(_INVISIBLE).split()) if invisible else cleaned
-        out.append(CleanLine(cleaned, meta, bool(meta) and raw[:1] in (" ", NBSP), not meta))
-    return out
+        invisible = any(c in text for c in _INVISIBLE_CHARS)
+        # NBSP is white space to str.split() and marks a leading space like " " does, so
+        # turning it into " " first changes no line and lets most lines take the fast path.
+        text = text.replace(NBSP, " ")
+    return [_clean_line(raw, invisible) for raw in text.split("\n")]
+
+
+def _clean_line(raw: str, invisible: bool) -> CleanLine:
+    # Every white-space character but " " is unprintable: a printable line without a double
+    # space has single spaces only, and stripping them is all " ".join(raw.split()) would do.
+    cleaned = raw.strip(" ") if "  " not in raw and raw.isprintable() else " ".join(raw.split())
+    meta = " ".join(cleaned.translate(_INVISIBLE).split()) if invisible else cleaned
+    return CleanLine(cleaned, meta, bool(meta) and raw[:1] == " ", not meta)
 
 
 def clean_line(line: str, *, keep_invisible: bool = False) -> str:
