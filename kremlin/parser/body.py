@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from kremlin.parser.dates import looks_like_date
 from kremlin.textnorm import CleanLine
@@ -38,9 +39,9 @@ FIXED_SLIDER, FIXED_CAPTION, FIXED_SEPARATOR, FIXED_RELATED = "slider", "caption
 LABELS = ("P", "T", "C", "X")
 
 
-@dataclass(frozen=True, slots=True)
-class FreeLine:
-    """A body line the labeller decides, with the layout around it."""
+class FreeLine(NamedTuple):
+    """A body line the labeller decides, with the layout around it (immutable; a named tuple
+    is the cheapest such record to build)."""
 
     text: str
     lead_space: bool
@@ -49,8 +50,7 @@ class FreeLine:
     fixed_after: str
 
 
-@dataclass
-class Item:
+class Item(NamedTuple):
     kind: str  # "free" or one of the FIXED_* kinds
     text: str = ""
     free: int = -1  # index into Layout.free for free lines
@@ -135,12 +135,13 @@ def layout(lines: list[CleanLine]) -> BodyLayout:
             i = j
             blank_before = True
             continue
-        if m := SLIDER.match(t):
+        # SLIDER opens with \d, which matches exactly the characters str.isdecimal() accepts.
+        if t[0].isdecimal() and (m := SLIDER.match(t)):
             if out.photo_start is None:
                 out.photo_count, out.photo_start = int(m.group("n")), int(m.group("k"))
             fixed(FIXED_SLIDER)
             nxt = lines[i + 1].text if i + 1 < end else ""
-            if nxt and not SLIDER.match(nxt):
+            if nxt and not (nxt[0].isdecimal() and SLIDER.match(nxt)):
                 out.photo_captions.append(nxt)
                 fixed(FIXED_CAPTION, nxt)
                 i += 1

@@ -60,15 +60,23 @@ def _day(year: int, month_name: str, day: int) -> dt.date:
         raise InvalidDate(f"{month_name} {day}, {year}: {exc}") from None
 
 
-def looks_like_date(line: str) -> bool:
+def _date_match(line: str) -> re.Match[str] | None:
+    # A date line ends with the year's last digit (``$`` also matches before a final
+    # newline): most lines fail this test, which is far cheaper than the regex.
+    if not (line[-1:].isdecimal() or line.endswith("\n")):
+        return None
     m = DATE_LINE.match(line)
-    return bool(m and m.group("m1") in MONTHS)
+    return m if m and m.group("m1") in MONTHS else None
+
+
+def looks_like_date(line: str) -> bool:
+    return _date_match(line) is not None
 
 
 def parse_date_line(line: str) -> DateLine | None:
     """None when the line is not a date line; raises InvalidDate for impossible days."""
-    m = DATE_LINE.match(line)
-    if not m or m.group("m1") not in MONTHS:
+    m = _date_match(line)
+    if m is None:
         return None
     year = int(m.group("y"))
     start = _day(year, m.group("m1"), int(m.group("d1")))

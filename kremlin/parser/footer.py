@@ -38,6 +38,11 @@ def _is_tag(line: str) -> bool:
     return 0 < len(line) <= _TAG_MAX and not line.endswith((".", ":", "?", "!")) and not looks_like_date(line)
 
 
+def _more(line: str) -> re.Match[str] | None:
+    # MORE opens with \d, which matches exactly what str.isdecimal() accepts.
+    return MORE.match(line) if line[:1].isdecimal() else None
+
+
 def parse_footer(lines: list[str], body_start: int) -> FooterParts:
     """Read the footer from the end of the cleaned, non-empty lines."""
     end = len(lines)
@@ -52,11 +57,12 @@ def parse_footer(lines: list[str], body_start: int) -> FooterParts:
         raise FooterError("truncated", "no 'Publication status' footer: the page text is cut off")
     parts = FooterParts(start=status)
     for line in lines[status + 1 : end]:
-        if m := SECTIONS.match(line):
+        # Each pattern opens with a fixed word: test it before running the regex.
+        if line.startswith("Published in section") and (m := SECTIONS.match(line)):
             parts.sections = [s.strip() for s in m.group("s").split(",") if s.strip()]
-        elif m := PUB_DATE.match(line):
+        elif line.startswith("Publication date:") and (m := PUB_DATE.match(line)):
             parts.publication_text = m.group("d").strip()
-        elif m := DIRECT_LINK.match(line):
+        elif line.startswith("Direct link:") and (m := DIRECT_LINK.match(line)):
             parts.kremlin_id = int(m.group("id"))
     if not parts.publication_text:
         raise FooterError("no_date", "footer has no 'Publication date:' line")
@@ -65,13 +71,13 @@ def parse_footer(lines: list[str], body_start: int) -> FooterParts:
     stop = status
     for heading in reversed(TAG_HEADINGS):
         j = stop - 1
-        while j >= body_start and lines[j] != heading and (_is_tag(lines[j]) or MORE.match(lines[j])):
+        while j >= body_start and lines[j] != heading and (_is_tag(lines[j]) or _more(lines[j])):
             j -= 1
         if j >= body_start and lines[j] == heading and j < stop - 1:
             block = lines[j + 1 : stop]
             tags = []
             for line in block:
-                if m := MORE.match(line):
+                if m := _more(line):
                     parts.hidden += int(m.group("n"))
                 else:
                     tags.append(line)

@@ -20,7 +20,7 @@ from kremlin.parser.labeller import label_lines
 from kremlin.parser.places import looks_like_place
 from kremlin.parser.turns import split_label
 from kremlin.textnorm import NBSP, CleanLine, clean_lines, strip_invisible
-from schemas.page import Footer, Header, Media, Paragraph, ParsedPage, Reject, Turn
+from schemas.page import Header, ParsedPage, Reject, Turn
 
 # How far below the title the date line may be (title, lead paragraphs, date).
 _MAX_HEADER_LINES = 40
@@ -178,29 +178,34 @@ def _parse(text: str) -> ParsedPage | Reject:
     turns, turn_of = _turns(body)
     footer_parts = lay.footer
     published = parse_publication(footer_parts.publication_text)
-    return ParsedPage(
-        header=lay.header,
-        paragraphs=[
-            Paragraph(text=t, kind=k, turn_index=turn_of[n]) for n, (k, t) in enumerate(body.paragraphs)
-        ],
-        turns=turns,
-        footer=Footer(
-            geography=footer_parts.tags.get("Geography", []),
-            topics=footer_parts.tags.get("Topics", []),
-            persons=footer_parts.tags.get("Persons", []),
-            hidden_tags=footer_parts.hidden,
-            sections=footer_parts.sections,
-            publication_text=footer_parts.publication_text,
-            published_local=published,
-            kremlin_id=footer_parts.kremlin_id,
-        ),
-        media=Media(
-            photo_count=b.photo_count,
-            photo_start=b.photo_start,
-            photo_captions=b.photo_captions,
-            single_photo_captions=body.single_captions,
-            see_also=b.see_also,
-        ),
-        text_style=lay.style,
-        has_elision=any(ELISION in t for _, t in body.paragraphs),
+    # One validation of the whole record from plain values: a pydantic call per paragraph
+    # costs more than the checks themselves. Header and turns are already models (a turn's
+    # label is the one field the text can leave empty); the rest is checked here.
+    return ParsedPage.model_validate(
+        {
+            "header": lay.header,
+            "paragraphs": [
+                {"text": t, "kind": k, "turn_index": turn_of[n]} for n, (k, t) in enumerate(body.paragraphs)
+            ],
+            "turns": turns,
+            "footer": {
+                "geography": footer_parts.tags.get("Geography", []),
+                "topics": footer_parts.tags.get("Topics", []),
+                "persons": footer_parts.tags.get("Persons", []),
+                "hidden_tags": footer_parts.hidden,
+                "sections": footer_parts.sections,
+                "publication_text": footer_parts.publication_text,
+                "published_local": published,
+                "kremlin_id": footer_parts.kremlin_id,
+            },
+            "media": {
+                "photo_count": b.photo_count,
+                "photo_start": b.photo_start,
+                "photo_captions": b.photo_captions,
+                "single_photo_captions": body.single_captions,
+                "see_also": b.see_also,
+            },
+            "text_style": lay.style,
+            "has_elision": any(ELISION in t for _, t in body.paragraphs),
+        }
     )
