@@ -25,6 +25,7 @@ from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.futures import as_completed  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+from prefect.utilities.annotations import quote  # noqa: E402
 
 from flows.runners import dask_task_runner, shared_prefect_api  # noqa: E402
 from kremlin import runs  # noqa: E402
@@ -41,6 +42,25 @@ _PROCESS_POOL: Executor | None = None
 _EARLY_POOL: ProcessPoolExecutor | None = None
 _EARLY_PARSE: dict[str, Future] = {}
 _EARLY_JOBS: list[ShardJob] = []
+# The stage worker ``main`` started right after its precheck (local runner), so that its
+# imports (Great Expectations: seconds) overlap the Prefect server start, not the run.
+_EARLY_STAGES: StageWorker | None = None
+
+
+def _take_stage_worker(enabled: bool) -> StageWorker:
+    """The worker ``main`` started early if there is one (and stages are isolated), else a new one."""
+    global _EARLY_STAGES
+    early, _EARLY_STAGES = _EARLY_STAGES, None
+    if early is not None and enabled:
+        return early
+    if early is not None:
+        early.close()
+    return StageWorker(enabled)
+
+
+# The precheck's scan of (raw_dir, curated_dir), taken over by the flow's ingest: the
+# same process listed and hashed the folder moments ago (any scan is a snapshot anyway).
+_PRESCANNED: dict[tuple[str, str], list[InputFile]] = {}
 
 
 def _shutdown_parse_pool() -> None:
@@ -84,8 +104,13 @@ class StageTimer:
 
 @task(name="ingest", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def ingest(raw_dir: str, curated_dir: str) -> list[InputFile]:
-    files = runs.scan(Path(raw_dir), Path(curated_dir))
-    get_run_logger().info("ingest: %d entries in %s", len(files), raw_dir)
+    files = _PRESCANNED.pop((raw_dir, curated_dir), None)
+    reused = files is not None
+    if files is None:
+        files = runs.scan(Path(raw_dir), Path(curated_dir))
+    get_run_logger().info(
+        "ingest: %d entries in %s%s", len(files), raw_dir, " (the precheck's scan)" if reused else ""
+    )
     return files
 
 
@@ -208,6 +233,7 @@ def pipeline(
             parsing=frozenset(sha for job in _EARLY_JOBS for sha, _ in job.items),
         )
         if plan.unchanged:
+            _close_early_stages()
             summary = runs.unchanged_summary(plan, time.perf_counter() - started)
             logger.info("nothing new: inputs and code are those of version %s", plan.parent_version)
             _report(summary)
@@ -215,7 +241,7 @@ def pipeline(
         logger.info("parse: %d of %d files are new to the parse cache", plan.files_to_parse, len(inputs))
         # Local runner: the stage worker starts now, so its imports overlap the parse. Dask
         # pickles the parse tasks, which must not meet the worker's pool in this module.
-        _STAGES = StageWorker(isolate_stages) if runner == "local" else None
+        _STAGES = _take_stage_worker(isolate_stages) if runner == "local" else None
         try:
             if runner == "local" and plan.files_to_parse:
                 _PROCESS_POOL = _EARLY_POOL or ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
@@ -223,10 +249,13 @@ def pipeline(
                 timer.run("parse", _parse_stage, plan, reporter)
             finally:
                 _shutdown_parse_pool()
-            _STAGES = _STAGES or StageWorker(isolate_stages)
+            _STAGES = _STAGES or _take_stage_worker(isolate_stages)
             with runs.staging(plan) as build_dir:
-                outcome = timer.run("normalise", normalise, plan, str(build_dir))
-                gate = timer.run("check", check, plan, str(build_dir), outcome)
+                # quote(): Prefect would otherwise walk every object of a task's arguments
+                # looking for futures (the plan holds one InputFile per raw file: seconds
+                # per task at 60,000 files); these arguments are plain values.
+                outcome = timer.run("normalise", normalise, quote(plan), str(build_dir))
+                gate = timer.run("check", check, quote(plan), str(build_dir), quote(outcome))
                 if not gate.passed:
                     summary = runs.blocked_summary(
                         plan, outcome, gate, build_dir, time.perf_counter() - started
@@ -235,7 +264,14 @@ def pipeline(
                     raise runs.QualityGateFailed(gate.summary_text())
                 chosen = tuple(editions) if editions is not None else None
                 manifest = timer.run(
-                    "publish", publish, plan, str(build_dir), outcome, gate, timer.seconds, chosen
+                    "publish",
+                    publish,
+                    quote(plan),
+                    str(build_dir),
+                    quote(outcome),
+                    quote(gate),
+                    timer.seconds,
+                    chosen,
                 )
         finally:
             if _STAGES is not None:
@@ -246,6 +282,13 @@ def pipeline(
         )
     _report(summary)
     return summary
+
+
+def _close_early_stages() -> None:
+    global _EARLY_STAGES
+    if _EARLY_STAGES is not None:
+        _EARLY_STAGES.close()
+    _EARLY_STAGES = None
 
 
 def _report(summary: dict) -> None:
@@ -319,6 +362,11 @@ def precheck(raw_dir: Path, curated_dir: Path, keep: int, batch_size: int) -> ru
     return runs.plan_run(raw_dir, curated_dir, inputs, keep=keep, batch_size=batch_size)
 
 
+def _hand_over_scan(raw_dir: str, curated_dir: str, plan: runs.RunPlan) -> None:
+    _PRESCANNED.clear()
+    _PRESCANNED[(raw_dir, curated_dir)] = plan.inputs
+
+
 def _exit_on_sigterm(signum, frame) -> None:
     # A plain SIGTERM would skip Prefect's shutdown and orphan its temporary server;
     # SystemExit unwinds normally (the lock is released, the staging build is left
@@ -327,6 +375,7 @@ def _exit_on_sigterm(signum, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _EARLY_STAGES
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if args.keep < 1 or args.batch_size < 1:
@@ -348,8 +397,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nothing new: inputs and code are those of version {plan.parent_version}")
         print(runs.format_summary(runs.unchanged_summary(plan, time.perf_counter() - started)))
         return 0
+    _hand_over_scan(args.raw_dir, args.curated_dir, plan)
     if args.runner == "local":
+        # The parse pool forks first (a fork must not copy the stage worker's pool); the
+        # worker's imports then overlap the Prefect server start instead of the run.
         start_parsing_early(plan, args.workers)
+        _EARLY_STAGES = StageWorker(True)
     flow_fn = pipeline
     api: contextlib.AbstractContextManager = contextlib.nullcontext()
     if args.runner == "dask":
@@ -381,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         _shutdown_parse_pool()
+        _close_early_stages()
+        _PRESCANNED.clear()
     return 0
 
 

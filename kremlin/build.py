@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from kremlin.contract import columns, ddl
 from kremlin.ids import SITE_DOC_ID_SQL
 from kremlin.inventory import InputFile
 from kremlin.persons import DocPeople, KnownPerson, resolve_people
+from kremlin.versions import FINGERPRINT_PARTS, refresh_fingerprint_parts
 from schemas.tables import QUALITY_REASON_PREFIX, TABLES
 
 DUPLICATE_RULE = """\
@@ -48,6 +50,8 @@ CONTENT_TABLES = ("documents", "paragraphs", "utterances")
 PEOPLE_TABLES = ("persons", "document_persons")
 STAGED = {t: f"staged_{t}" for t in CONTENT_TABLES}
 """Temp tables holding the rows of the documents new in this build (what row checks see)."""
+_TOUCHED_DOCS = "SELECT doc_id FROM new_docs UNION SELECT doc_id FROM removed_docs UNION SELECT doc_id FROM people_changed"
+"""Documents whose rows an incremental build deleted, inserted or updated."""
 # Columns the shards cannot know: the file a document is published from, and the
 # speaker kind, set by person resolution right after the insert.
 _PLACEHOLDERS = {"source_file": "n.source_file", "speaker_kind": "'anonymous'", "doc_id": "n.doc_id"}
@@ -100,6 +104,8 @@ class BuildResult:
     delta: Delta
     quarantine: list[Quarantine]
     row_verdict: RowVerdict | None
+    seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Wall time of each step of the build (``copy``, ``people``, ...), for the manifest."""
 
 
 def sql_str(value: str) -> str:
@@ -131,9 +137,18 @@ def build_database(
     threads: int | None = None,
 ) -> BuildResult:
     """Build ``db_path``: from a copy of ``parent_db`` when given (same code), else from scratch."""
+    seconds: dict[str, float] = {}
+
+    def step(name: str, fn, *args):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            seconds[name] = round(seconds.get(name, 0.0) + time.perf_counter() - t0, 3)
+
     db_path.unlink(missing_ok=True)
     if parent_db is not None:
-        shutil.copyfile(parent_db, db_path)
+        step("copy", shutil.copyfile, parent_db, db_path)
     con = duck.connect(db_path)
     try:
         if threads:
@@ -144,22 +159,25 @@ def build_database(
         con.register("inputs_arrow", _inputs_table(inputs))
         con.execute("CREATE TEMP TABLE inputs AS SELECT * FROM inputs_arrow")
         con.unregister("inputs_arrow")
-        _load_outcomes(con, cache_dir)
-        _assign_documents(con)
-        delta = _apply_delta(con, incremental=parent_db is not None)
-        _stage_rows(con, cache_dir)
-        verdict = row_checker(con) if row_checker else None
+        step("outcomes", _load_outcomes, con, cache_dir)
+        step("documents", _assign_documents, con)
+        delta = step("delta", lambda: _apply_delta(con, incremental=parent_db is not None))
+        step("stage", _stage_rows, con, cache_dir)
+        verdict = step("row_checks", row_checker, con) if row_checker else None
         quarantined = verdict.quarantine if verdict else []
         _quarantine(con, quarantined)
-        _insert_staged(con)
-        _fill_source_files(con)
-        _resolve_people(con, known_persons or [])
+        step("insert", _insert_staged, con)
+        step("source_files", _fill_source_files, con)
+        step("people", _resolve_people, con, known_persons or [])
+        # Every row of the part tables is final now: rehash the documents that changed.
+        touched = _TOUCHED_DOCS if parent_db is not None and _has_table(con, FINGERPRINT_PARTS) else None
+        step("fingerprint_parts", refresh_fingerprint_parts, con, touched)
         people = [r[0] for r in con.execute("SELECT doc_id FROM people_changed ORDER BY 1").fetchall()]
         delta = dataclasses.replace(delta, people_changed=tuple(people))
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
         status = dict(con.execute("SELECT status, count(*) FROM source_files GROUP BY status").fetchall())
         added = con.execute(f"SELECT count(*) FROM {STAGED['documents']}").fetchone()[0]
-        con.execute("CHECKPOINT")
+        step("checkpoint", con.execute, "CHECKPOINT")
     finally:
         con.close()
     stats = BuildStats(
@@ -174,7 +192,15 @@ def build_database(
         documents_added=len(delta.added),
         documents_removed=len(delta.removed),
     )
-    return BuildResult(stats, delta, quarantined, verdict)
+    return BuildResult(stats, delta, quarantined, verdict, seconds)
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?", [name]
+        ).fetchone()
+    )
 
 
 def _shard_file(shard: str, table: str) -> str:
@@ -252,16 +278,16 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, *, incremental: bool) -> Delta:
             JOIN candidate c ON c.doc_id = d.doc_id AND c.source_file = d.source_file AND c.sha256 = s.sha256
             """
         )
-        removed = [
-            r[0]
-            for r in con.execute(
-                "SELECT doc_id FROM documents WHERE doc_id NOT IN (SELECT doc_id FROM kept) ORDER BY doc_id"
-            ).fetchall()
-        ]
+        con.execute(
+            "CREATE TEMP TABLE removed_docs AS "
+            "SELECT doc_id FROM documents WHERE doc_id NOT IN (SELECT doc_id FROM kept)"
+        )
+        removed = [r[0] for r in con.execute("SELECT doc_id FROM removed_docs ORDER BY doc_id").fetchall()]
         for table in (*CONTENT_TABLES, "document_persons"):
             con.execute(f"DELETE FROM {table} WHERE doc_id NOT IN (SELECT doc_id FROM kept)")
     else:
         con.execute("CREATE TEMP TABLE kept (doc_id VARCHAR)")
+        con.execute("CREATE TEMP TABLE removed_docs (doc_id VARCHAR)")
         removed = []
     con.execute(
         "CREATE TEMP TABLE new_docs AS SELECT * FROM candidate WHERE doc_id NOT IN (SELECT doc_id FROM kept)"

@@ -188,28 +188,37 @@ class BuildOutcome:
     row_outcome: Any = None
     """kremlin.quality.RowCheckOutcome of the row-level checks (None when nothing was new)."""
     lineage: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of the build's steps (``BuildResult.seconds``)."""
 
 
 def build(plan: RunPlan, build_dir: Path, *, today: dt.date | None = None) -> BuildOutcome:
     """Assemble the release database, running the row-level checks on the new documents."""
     from kremlin.quality import check_staged
 
+    started = time.perf_counter()
     db = build_dir / DB_FILENAME
     previous_db = plan.parent_dir / DB_FILENAME if plan.parent_dir else None
+    known = known_persons_from(previous_db)
     result = build_database(
         db,
         plan.inputs,
         plan.cache_dir,
         parent_db=previous_db if plan.parent_reusable else None,
-        known_persons=known_persons_from(previous_db),
+        known_persons=known,
         row_checker=lambda con: check_staged(con, today=today),
     )
+    t0 = time.perf_counter()
+    lineage = _lineage(db, plan)
+    seconds = {**result.seconds, "lineage": round(time.perf_counter() - t0, 3)}
+    seconds["in_worker"] = round(time.perf_counter() - started, 3)
     return BuildOutcome(
         stats=result.stats,
         delta=result.delta,
         quarantine=result.quarantine,
         row_outcome=result.row_verdict,
-        lineage=_lineage(db, plan),
+        lineage=lineage,
+        seconds=seconds,
     )
 
 
@@ -352,7 +361,12 @@ def publish(
     manifest["editions"] = {
         name: {"files": [p.name for p in r.files], "build": r.detail} for name, r in results.items()
     }
-    manifest["timings_seconds"] = {**timings, **{f"publish:{k}": v for k, v in spent.items()}}
+    manifest["timings_seconds"] = {
+        **timings,
+        **{f"normalise:{k}": v for k, v in outcome.seconds.items()},
+        **{f"check:{k}": v for k, v in (gate.meta.get("suite_seconds") or {}).items()},
+        **{f"publish:{k}": v for k, v in spent.items()},
+    }
     write_manifest(build_dir, manifest)
     publish_version(plan.curated_dir, build_dir, plan.version_id)
     manifest["removed_versions"] = apply_retention(

@@ -424,3 +424,19 @@ def test_low_person_id_share_is_a_warning(valid_db, tmp_path):
 def test_great_expectations_is_imported_lazily():
     code = "import sys, kremlin.quality; assert 'great_expectations' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+
+
+@pytest.mark.parametrize(
+    "value", ["", " ", "\t\n\r", "\xa0", " \xa0 ", None, "x", " \xa0a ", "\u2003", "é", "a\n"]
+)
+def test_blank_is_empty_after_trimming(value) -> None:
+    """The regex form of the blank-text rules selects the same values as trimming does."""
+    from kremlin.quality.suites import _blank, _tlen
+
+    con = duckdb.connect()
+    try:
+        fast = con.execute(f"SELECT {_blank('$1::VARCHAR')}", [value]).fetchone()[0]
+        trimmed = con.execute(f"SELECT coalesce({_tlen('$1::VARCHAR')}, 0) = 0", [value]).fetchone()[0]
+    finally:
+        con.close()
+    assert fast == trimmed

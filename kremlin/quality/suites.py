@@ -111,6 +111,17 @@ class FrameSuite:
 _WS = "' ' || chr(9) || chr(10) || chr(13) || chr(160)"
 
 
+_NOT_WS = r"[^ \t\n\r\x{00A0}]"
+"""RE2 class of a character that trimming with ``_WS`` keeps."""
+
+
+def _blank(expr: str) -> str:
+    """NULL, or empty after trimming: the same rows as ``coalesce(_tlen(expr), 0) = 0``, but
+    a regex stops at the first printed character where trim() with a computed character set
+    copies every string (2.4 s against 0.05 s over the utterances of a 3x corpus)."""
+    return f"({expr} IS NULL OR NOT regexp_matches({expr}, '{_NOT_WS}'))"
+
+
 def _tlen(expr: str) -> str:
     """Length of a string after trimming white space (NULL stays NULL)."""
     return f"length(trim({expr}, {_WS}))"
@@ -173,7 +184,7 @@ WITH p AS (
     SELECT p.doc_id, count(*) AS n,
            count(*) - count(DISTINCT p.paragraph_index) AS duplicate_keys,
            count(*) FILTER (WHERE p.kind IS NULL OR p.kind NOT IN ({kinds})) AS bad_kind,
-           count(*) FILTER (WHERE coalesce({_tlen("p.text")}, 0) = 0) AS empty_text,
+           count(*) FILTER (WHERE {_blank("p.text")}) AS empty_text,
            count(*) FILTER (WHERE p.paragraph_index < 0) AS negative_index,
            count(*) FILTER (WHERE p.year IS DISTINCT FROM d.year) AS year_mismatch,
            count(*) FILTER (WHERE p.turn_index IS NOT NULL AND u.turn_index IS NULL) AS orphan_turns
@@ -188,7 +199,7 @@ u AS (
            count(*) - count(DISTINCT u.turn_index) AS duplicate_keys,
            count(*) FILTER (WHERE u.turn_index < 0 OR u.n_paragraphs < 0) AS negative,
            count(*) FILTER (WHERE u.year IS DISTINCT FROM d.year) AS year_mismatch,
-           count(*) FILTER (WHERE coalesce({_tlen("u.speaker_label")}, 0) = 0) AS empty_label,
+           count(*) FILTER (WHERE {_blank("u.speaker_label")}) AS empty_label,
            count(*) FILTER (WHERE u.n_paragraphs IS DISTINCT FROM coalesce(pt.n, 0)) AS count_mismatch
     FROM {utts} u
     JOIN {docs} d ON d.doc_id = u.doc_id
@@ -365,7 +376,7 @@ def _measures(config: GateConfig, previous: dict[str, int]) -> list[Measure]:
                 _count("utterances", f"speaker_kind NOT IN ({_sql_list(enum_values(UtteranceRow, 'speaker_kind') or [])})"),
                 "speaker_kind is a SpeakerKind value.", max_value=0),
         Measure("utterances.text.not_empty", "utterances", "text", "warning",
-                _count("utterances", f"speaker_kind <> 'heading' AND coalesce({_tlen('text')}, 0) = 0"),
+                _count("utterances", f"speaker_kind <> 'heading' AND {_blank('text')}"),
                 "Speech turn text is not empty after trimming (schedule headings, which can stand alone, are not "
                 "counted). Warning only: a speaker label can be followed directly by the next one.", max_value=0),
         Measure("utterances.person_id.resolved_share", "utterances", "person_id", "warning",
@@ -383,9 +394,9 @@ def _measures(config: GateConfig, previous: dict[str, int]) -> list[Measure]:
                 "person_id is a lowercase slug (a-z, 0-9, single hyphens).", max_value=0,
                 example_sql=f"(SELECT min(person_id) FROM persons WHERE NOT regexp_full_match(person_id, '{PERSON_ID_REGEX[1:-1]}'))"),
         Measure("persons.name.not_empty", "persons", "name", "critical",
-                _count("persons", f"coalesce({_tlen('name')}, 0) = 0"), "name is not empty after trimming.", max_value=0),
+                _count("persons", f"{_blank('name')}"), "name is not empty after trimming.", max_value=0),
         Measure("persons.sort_name.not_empty", "persons", "sort_name", "warning",
-                _count("persons", f"coalesce({_tlen('sort_name')}, 0) = 0"), "sort_name is not empty.", max_value=0),
+                _count("persons", f"{_blank('sort_name')}"), "sort_name is not empty.", max_value=0),
         Measure("persons.aliases.not_empty", "persons", "aliases", "warning",
                 _count("persons", "coalesce(len(aliases), 0) = 0"), "Every person has at least one alias.", max_value=0),
         Measure("persons.n_documents.matches_rows", "persons", "n_documents", "warning",
@@ -399,7 +410,7 @@ def _measures(config: GateConfig, previous: dict[str, int]) -> list[Measure]:
                 "(SELECT count(*) - count(DISTINCT (doc_id, source, position)) FROM document_persons)",
                 "One mention per (doc_id, source, position).", max_value=0),
         Measure("document_persons.mentioned_as.not_empty", "document_persons", "mentioned_as", "warning",
-                _count("document_persons", f"coalesce({_tlen('mentioned_as')}, 0) = 0"),
+                _count("document_persons", f"{_blank('mentioned_as')}"),
                 "mentioned_as is not empty after trimming.", max_value=0),
         Measure("source_files.source_file.unique", "source_files", "source_file", "critical",
                 "(SELECT count(*) - count(DISTINCT source_file) FROM source_files)",
