@@ -16,10 +16,12 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from kremlin.contract import arrow_schema
 from kremlin.decode import decode_page
@@ -59,9 +61,25 @@ STAGING_SCHEMAS = {
     "paragraphs": _staging_schema("paragraphs"),
     "utterances": _staging_schema("utterances"),
 }
-_DOC_CHECK = TypeAdapter(DocumentRow)
-_PARA_CHECK = TypeAdapter(list[ParagraphRow])
-_UTT_CHECK = TypeAdapter(list[UtteranceRow])
+
+
+def _row_check(model: type[BaseModel]) -> type:
+    """The row contract as a TypedDict: the model's fields with their types and constraints,
+    strict, no extra keys. Validating it checks exactly what the model would check, without
+    building a model instance per row (a quarter of the cost); it is named after the model so
+    that error messages read the same."""
+    decorators = model.__pydantic_decorators__
+    if decorators.model_validators or decorators.field_validators:
+        raise TypeError(f"{model.__name__} has validators a TypedDict would not run")
+    fields = {name: Annotated[f.annotation, f] for name, f in model.model_fields.items()}
+    row = TypedDict(model.__name__, fields)  # type: ignore[misc]
+    row.__pydantic_config__ = ConfigDict(strict=True, extra="forbid")  # type: ignore[attr-defined]
+    return row
+
+
+_DOC_CHECK = TypeAdapter(_row_check(DocumentRow))
+_PARA_CHECK = TypeAdapter(list[_row_check(ParagraphRow)])  # type: ignore[misc]
+_UTT_CHECK = TypeAdapter(list[_row_check(UtteranceRow)])  # type: ignore[misc]
 _PEOPLE_PLACEHOLDER = {
     "speaker_kind": "anonymous",
     "speaker_name": None,

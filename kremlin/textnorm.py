@@ -36,7 +36,23 @@ class CleanLine(NamedTuple):
     blank: bool  # nothing visible on the line
 
 
-def clean_lines(text: str) -> list[CleanLine]:
+class CleanPage(NamedTuple):
+    """A page's lines cleaned once, as parallel lists (no object per line: header and footer
+    lines are only ever read as ``meta``); ``line(k)`` gives line k as a ``CleanLine``."""
+
+    raw: list[str]  # the raw lines (NFC, BOM removed, NBSP as " "): where a line starts
+    text: list[str]
+    meta: list[str]
+
+    def line(self, k: int) -> CleanLine:
+        meta = self.meta[k]
+        return CleanLine(self.text[k], meta, bool(meta) and self.raw[k][:1] == " ", not meta)
+
+    def lines(self, start: int, stop: int) -> list[CleanLine]:
+        return [self.line(k) for k in range(start, stop)]
+
+
+def clean_page(text: str) -> CleanPage:
     """Split a page text into lines and clean each once (see ``CleanLine``)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     invisible = False
@@ -48,15 +64,18 @@ def clean_lines(text: str) -> list[CleanLine]:
         # NBSP is white space to str.split() and marks a leading space like " " does, so
         # turning it into " " first changes no line and lets most lines take the fast path.
         text = text.replace(NBSP, " ")
-    return [_clean_line(raw, invisible) for raw in text.split("\n")]
-
-
-def _clean_line(raw: str, invisible: bool) -> CleanLine:
+    raw = text.split("\n")
     # Every white-space character but " " is unprintable: a printable line without a double
-    # space has single spaces only, and stripping them is all " ".join(raw.split()) would do.
-    cleaned = raw.strip(" ") if "  " not in raw and raw.isprintable() else " ".join(raw.split())
-    meta = " ".join(cleaned.translate(_INVISIBLE).split()) if invisible else cleaned
-    return CleanLine(cleaned, meta, bool(meta) and raw[:1] == " ", not meta)
+    # space has single spaces only, and stripping them is all " ".join(r.split()) would do.
+    cleaned = [r.strip(" ") if "  " not in r and r.isprintable() else " ".join(r.split()) for r in raw]
+    meta = [" ".join(t.translate(_INVISIBLE).split()) for t in cleaned] if invisible else cleaned
+    return CleanPage(raw, cleaned, meta)
+
+
+def clean_lines(text: str) -> list[CleanLine]:
+    """Every line of a page text, cleaned once (see ``CleanLine``)."""
+    page = clean_page(text)
+    return page.lines(0, len(page.raw))
 
 
 def clean_line(line: str, *, keep_invisible: bool = False) -> str:

@@ -9,7 +9,13 @@ import zlib
 
 import duckdb
 import pytest
+from pydantic import ValidationError
 
+from kremlin import decode, shards
+from kremlin.parser.page import parse_page
+from kremlin.records import page_rows
+from schemas.page import ParsedPage
+from schemas.tables import DocumentRow, ParagraphRow, UtteranceRow
 from tests.conftest import SAMPLE_RAW
 from tests.pagekit import PHONE_CALL_PAGE, dialogue_page, make_page
 from tests.runkit import parse_and_build
@@ -150,3 +156,68 @@ def test_legacy_encodings_are_decoded_to_the_right_characters(built):
     assert texts["Legacy code page"].endswith("Russia’s “position” – firm.")
     assert texts["Latin one export"].endswith("Café société.")
     assert texts["Utf sixteen export"].startswith("The meeting on utf sixteen export")
+
+
+# The row checks of kremlin.shards validate TypedDicts derived from the row models (no model
+# instance per row): they must refuse every row the models refuse, with the same message.
+def _good_rows() -> tuple[dict, list[dict], list[dict]]:
+    page = parse_page(GOOD_A)
+    assert isinstance(page, ParsedPage) and page.turns
+    return page_rows(page)
+
+
+_ROW_BREAKS = [
+    ("doc", "title", None),
+    ("doc", "kremlin_id", "123"),
+    ("doc", "event_date", "2015-03-03"),
+    ("doc", "published_at", 1),
+    ("doc", "text_style", "pdf"),
+    ("doc", "sections", "News"),
+    ("doc", "n_turns", 1.0),
+    ("doc", "zzz_extra", 1),
+    ("para", "kind", "caption"),
+    ("para", "text", None),
+    ("para", "paragraph_index", True),
+    ("para", "turn_index", "0"),
+    ("utt", "speaker_label", 7),
+    ("utt", "n_paragraphs", None),
+    ("utt", "zzz_extra", ""),
+]
+
+
+@pytest.mark.parametrize(("table", "key", "value"), _ROW_BREAKS, ids=[f"{t}.{k}" for t, k, _ in _ROW_BREAKS])
+def test_row_checks_refuse_what_the_row_models_refuse(table, key, value) -> None:
+    document, paragraphs, utterances = _good_rows()
+    document = {**document, "source_file": "A.txt"}
+    utterances = [{**u, **shards._PEOPLE_PLACEHOLDER} for u in utterances]
+    # The good rows pass both.
+    shards._DOC_CHECK.validate_python(document)
+    shards._PARA_CHECK.validate_python(paragraphs)
+    shards._UTT_CHECK.validate_python(utterances)
+    check, model, row = {
+        "doc": (shards._DOC_CHECK, DocumentRow, document),
+        "para": (shards._PARA_CHECK, ParagraphRow, paragraphs[0]),
+        "utt": (shards._UTT_CHECK, UtteranceRow, utterances[0]),
+    }[table]
+    broken = {**row, key: value}
+    with pytest.raises(ValidationError) as by_model:
+        model.model_validate(broken)
+    with pytest.raises(ValidationError) as by_check:
+        check.validate_python(broken if table == "doc" else [broken])
+    assert [e["msg"] for e in by_check.value.errors()] == [e["msg"] for e in by_model.value.errors()]
+    assert by_check.value.title.removeprefix("list[").removesuffix("]") == model.__name__
+
+
+# decode counts control characters on the bytes for the encodings where each one is a byte
+# of the same value; the count must be the one of the decoded text.
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "cp1251", "utf-16"])
+def test_control_characters_counted_on_bytes_match_the_text(encoding) -> None:
+    text = "Events\x01 Встреча “quoted” café\x1f\x08\tTab\x0bVT\x0cFF\x0e\x7f end\x1b"
+    if encoding == "cp1252":
+        text = text.replace("Встреча", "Vstrecha")
+    if encoding == "cp1251":
+        text = text.replace("café", "cafe")
+    data = text.encode(encoding)
+    decoded = data.decode(encoding)
+    # \x01 \x1f \x08 \x0e \x1b; not \t \v \f (white space) nor DEL.
+    assert decode._control_count(decoded, encoding, data) == len(decode._CONTROL.findall(decoded)) == 5

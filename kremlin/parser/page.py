@@ -19,7 +19,7 @@ from kremlin.parser.footer import FooterError, FooterParts, parse_footer
 from kremlin.parser.labeller import label_lines
 from kremlin.parser.places import looks_like_place
 from kremlin.parser.turns import split_label
-from kremlin.textnorm import NBSP, CleanLine, clean_lines, strip_invisible
+from kremlin.textnorm import NBSP, CleanLine, clean_page, strip_invisible
 from schemas.page import Header, ParsedPage, Reject, Turn
 
 # How far below the title the date line may be (title, lead paragraphs, date).
@@ -64,12 +64,13 @@ class PageLayout:
 def read_layout(text: str) -> PageLayout | Reject:
     """Header, footer and body layout of a page (raises InvalidDate/FooterError)."""
     style = "page" if NBSP in text or "Direct link:" in text else "screen"
-    all_lines = clean_lines(text)
+    page = clean_page(text)
     # Header and footer fields are metadata: invisible characters go; body text keeps them.
-    nonblank = [k for k, ln in enumerate(all_lines) if not ln.blank]
+    metas = page.meta
+    nonblank = [k for k, m in enumerate(metas) if m]
     if not nonblank:
         return _reject("empty", "no text")
-    meta = [all_lines[k].meta for k in nonblank]
+    meta = [metas[k] for k in nonblank]
     if _HTML.search("\n".join(meta[:5])):
         return _reject("not_a_page", "HTML markup, not page text")
     category = meta[0]
@@ -107,9 +108,9 @@ def read_layout(text: str) -> PageLayout | Reject:
         pos += 1
 
     # Work on the full line list (blank lines matter in the body) from here on.
-    start = nonblank[pos] if pos < len(nonblank) else len(all_lines)
-    footer_parts = parse_footer([ln.meta for ln in all_lines], start)
-    body_lines = all_lines[start : footer_parts.start]
+    start = nonblank[pos] if pos < len(nonblank) else len(metas)
+    footer_parts = parse_footer(metas, start)
+    body_lines = page.lines(start, footer_parts.start)
     place, body_lines = _place(body_lines, title)
     return PageLayout(
         header=Header(
