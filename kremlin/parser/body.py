@@ -190,7 +190,8 @@ def assemble(lay: BodyLayout, labels: list[str]) -> Body:
             text = "".join(current)
             if opens_turn:
                 body.turn_starts.append(len(body.paragraphs))
-            body.paragraphs.append(("pullquote" if PULLQUOTE.match(text) else "text", text))
+            quote = text.startswith("”") and PULLQUOTE.match(text)  # the regex opens with ”
+            body.paragraphs.append(("pullquote" if quote else "text", text))
             current, opens_turn = None, False
 
     for item in lay.items:

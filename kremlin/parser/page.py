@@ -71,7 +71,8 @@ def read_layout(text: str) -> PageLayout | Reject:
     if not nonblank:
         return _reject("empty", "no text")
     meta = [metas[k] for k in nonblank]
-    if _HTML.search("\n".join(meta[:5])):
+    head = "\n".join(meta[:5])
+    if "<" in head and _HTML.search(head):  # the markup regex needs a "<": test that first
         return _reject("not_a_page", "HTML markup, not page text")
     category = meta[0]
     if not _CATEGORY.match(category):
