@@ -143,10 +143,7 @@ def parse_file(sha: str, path: str) -> tuple[dict, dict | None, list[dict], list
         return {**outcome, **_reject(page.reason, page.stage, page.message)}, None, [], []
     document, paragraphs, utterances = page_rows(page)
     try:
-        _DOC_CHECK.validate_python({**document, "source_file": path})
-        _PARA_CHECK.validate_python(paragraphs)
-        # People are resolved across pages later; check the rest of the row now.
-        _UTT_CHECK.validate_python([{**u, **_PEOPLE_PLACEHOLDER} for u in utterances])
+        check_rows(document, paragraphs, utterances, path)
     except ValidationError as exc:
         return (
             {**outcome, **_reject("invalid_record", "validate", _validation_message(exc))},
@@ -157,6 +154,14 @@ def parse_file(sha: str, path: str) -> tuple[dict, dict | None, list[dict], list
     outcome.update(doc_id=document["doc_id"], kremlin_id=document["kremlin_id"])
     outcome.update(reject_reason=None, reject_stage=None, reject_message=None)
     return outcome, document, paragraphs, utterances
+
+
+def check_rows(document: dict, paragraphs: list[dict], utterances: list[dict], source_file: str) -> None:
+    """Validate a page's rows against the table contracts; raises ValidationError."""
+    _DOC_CHECK.validate_python({**document, "source_file": source_file})
+    _PARA_CHECK.validate_python(paragraphs)
+    # People are resolved across pages later; check the rest of the row now.
+    _UTT_CHECK.validate_python([{**u, **_PEOPLE_PLACEHOLDER} for u in utterances])
 
 
 def _reject(reason: str, stage: str, message: str) -> dict:

@@ -188,12 +188,9 @@ _ROW_BREAKS = [
 @pytest.mark.parametrize(("table", "key", "value"), _ROW_BREAKS, ids=[f"{t}.{k}" for t, k, _ in _ROW_BREAKS])
 def test_row_checks_refuse_what_the_row_models_refuse(table, key, value) -> None:
     document, paragraphs, utterances = _good_rows()
+    shards.check_rows(document, paragraphs, utterances, "A.txt")  # the good rows pass
     document = {**document, "source_file": "A.txt"}
     utterances = [{**u, **shards._PEOPLE_PLACEHOLDER} for u in utterances]
-    # The good rows pass both.
-    shards._DOC_CHECK.validate_python(document)
-    shards._PARA_CHECK.validate_python(paragraphs)
-    shards._UTT_CHECK.validate_python(utterances)
     check, model, row = {
         "doc": (shards._DOC_CHECK, DocumentRow, document),
         "para": (shards._PARA_CHECK, ParagraphRow, paragraphs[0]),
