@@ -27,7 +27,7 @@ from prefect.futures import as_completed  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 
-from flows.runners import dask_task_runner, shared_prefect_api  # noqa: E402
+from flows.runners import dask_task_runner, shared_prefect_api, start_temporary_api  # noqa: E402
 from kremlin import runs  # noqa: E402
 from kremlin.inventory import InputFile  # noqa: E402
 from kremlin.progress import ProgressReporter  # noqa: E402
@@ -398,6 +398,9 @@ def main(argv: list[str] | None = None) -> int:
         print(runs.format_summary(runs.unchanged_summary(plan, time.perf_counter() - started)))
         return 0
     _hand_over_scan(args.raw_dir, args.curated_dir, plan)
+    # The run has work: its Prefect server starts now and comes up while the parse and
+    # the stage worker start (and Prefect's server code stays out of this process).
+    server = start_temporary_api()
     if args.runner == "local":
         # The parse pool forks first (a fork must not copy the stage worker's pool); the
         # worker's imports then overlap the Prefect server start instead of the run.
@@ -414,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
             task_runner=ThreadPoolTaskRunner(max_workers=max(2, args.workers or os.cpu_count() or 2))
         )
     try:
-        with api:
+        with server.serving() if server else contextlib.nullcontext(), api:
             flow_fn(
                 raw_dir=args.raw_dir,
                 curated_dir=args.curated_dir,

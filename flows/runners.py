@@ -72,3 +72,122 @@ def shared_prefect_api(*, remote_workers: bool = False) -> Iterator[str]:
             os.environ.pop("PREFECT_API_URL", None)
         else:
             os.environ["PREFECT_API_URL"] = previous
+
+
+# Prefect's temporary server (prefect 3.9's SubprocessASGIServer) runs this app with these
+# variables; started here without importing prefect.server, which costs the flow process
+# 5-6 s of imports and their memory for a server that runs in another process anyway.
+_SERVER_APP = "prefect.server.api.server:create_app"
+_SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+_PORT_IN_USE = 3  # uvicorn's exit status when it cannot bind
+
+
+def _free_port() -> int:
+    import socket
+
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TemporaryApi:
+    """A temporary Prefect API server for this run, started at once and waited for only
+    when the flow begins, so that its start-up (seconds) overlaps the run's own work.
+
+    Stopped at interpreter exit, after Prefect's log and event workers (registered later,
+    so their exit hooks run first) have drained."""
+
+    def __init__(self) -> None:
+        import atexit
+
+        from prefect.logging import get_logger
+
+        self.port = 0
+        self.process = self._launch()
+        atexit.register(self.stop)
+        # The line Prefect logs when it starts its own temporary server (tools/bench.py
+        # times the server start from it).
+        get_logger().info("Starting temporary server on %s", self.url.removesuffix("/api"))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def _launch(self):
+        import subprocess
+
+        import prefect
+        from prefect.settings import get_current_settings
+
+        self.port = _free_port()
+        env = {
+            **os.environ,
+            **_SERVER_ENV,
+            **get_current_settings().to_environment_variables(exclude_unset=True),
+        }
+        # Never the API URL this server is about to serve (set below once it is up).
+        env.pop("PREFECT_API_URL", None)
+        return subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent),
+             "--factory", _SERVER_APP, "--host", "127.0.0.1", "--port", str(self.port),
+             "--log-level", "error", "--lifespan", "on"],
+            env=env,
+        )  # fmt: skip
+
+    def wait(self, timeout: float = 120.0) -> str:
+        """Block until the server answers its health check; return its API URL."""
+        import time
+        import urllib.error
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code == _PORT_IN_USE:
+                self.process = self._launch()
+                continue
+            if code is not None:
+                raise RuntimeError(f"the temporary Prefect server exited with status {code}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return self.url
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"the temporary Prefect server did not start within {timeout:.0f} s")
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[str]:
+        """Wait for the server, then point this process (and its children) at it."""
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        url = self.wait()
+        previous = os.environ.get("PREFECT_API_URL")
+        os.environ["PREFECT_API_URL"] = url
+        try:
+            with temporary_settings(updates={PREFECT_API_URL: url}):
+                yield url
+        finally:
+            if previous is None:
+                os.environ.pop("PREFECT_API_URL", None)
+            else:
+                os.environ["PREFECT_API_URL"] = previous
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except Exception:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_temporary_api() -> TemporaryApi | None:
+    """Start a temporary Prefect server now, unless ``PREFECT_API_URL`` names one."""
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return None
+    return TemporaryApi()

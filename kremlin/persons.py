@@ -166,6 +166,8 @@ def _match_score(n: _Name, e: _Entity) -> int:
 
 
 def _initials_fit(n: _Name, e: _Entity, used: Key) -> bool:
+    if not n.inits:
+        return True  # nothing to fit (the common case: skip the word comparisons)
     rest = [x for x in e.name.keys if not any(_near(x, u) for u in used)] or list(e.name.keys)
     return all(any(x.startswith(i) for x in rest) for i in n.inits)
 
@@ -230,6 +232,7 @@ class _Memo:
     labels: dict[str, Speaker] = field(default_factory=dict)
     names: dict[str, _Name] = field(default_factory=dict)
     tags: dict[str, _Name] = field(default_factory=dict)
+    scores: dict[tuple[int, int], int] = field(default_factory=dict)
 
     def speaker(self, label: str) -> Speaker:
         sp = self.labels.get(label)
@@ -249,6 +252,15 @@ class _Memo:
             n = self.tags[tag] = _tag_name(tag)
         return n
 
+    def match_score(self, n: _Name, e: _Entity) -> int:
+        """``_match_score``, once per pair of names: it reads only the two names, and every
+        name comes from this memo, so it outlives the call and its id is a safe key."""
+        key = (id(n), id(e.name))
+        score = self.scores.get(key)
+        if score is None:
+            score = self.scores[key] = _match_score(n, e)
+        return score
+
 
 def _link_doc(
     doc: DocPeople, parsed: list[Speaker], memo: _Memo
@@ -267,10 +279,10 @@ def _link_doc(
     for k in order:
         n = names[k]
         best = exact.get(n.keys)
-        if best is None or _match_score(n, best) < 3:
+        if best is None or memo.match_score(n, best) < 3:
             best, best_score = None, 0
             for e in ents:
-                s = _match_score(n, e)
+                s = memo.match_score(n, e)
                 if s > best_score:
                     best, best_score = e, s
         if best is None:

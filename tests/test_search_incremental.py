@@ -550,3 +550,17 @@ def test_a_document_listed_on_one_side_only_is_still_reindexed(
     finally:
         ref.close()
         got.close()
+
+
+@pytest.mark.parametrize(
+    ("counts", "limit", "batches"),
+    [
+        ({2015: 10, 2016: 20, 2017: 30}, 100, [[2015, 2016, 2017]]),
+        ({2015: 10, 2016: 20, 2017: 30}, 30, [[2015, 2016], [2017]]),
+        ({2015: 50, 2016: 5}, 30, [[2015], [2016]]),  # a year larger than a batch is its own
+        ({}, 30, []),
+    ],
+)
+def test_parquet_export_years_are_sorted_in_bounded_batches(counts, limit, batches, monkeypatch):
+    monkeypatch.setattr(analyst, "_EXPORT_BATCH_ROWS", limit)
+    assert analyst._year_batches(sorted(counts), counts) == batches

@@ -17,7 +17,8 @@ Every measured command runs as a subprocess. Wall time; peak memory of the proce
 tree (the pipeline, its parse workers and its temporary Prefect server), sampled every
 0.2 s from /proc as the sum of PSS (shared pages split between the processes that map
 them) and as the largest single RSS (``ru_maxrss`` from ``os.wait4``); per-stage times
-from the run summary and the manifest's ``timings_seconds`` (publish steps and each
+from the run summary and the manifest's ``timings_seconds`` (build steps as
+``normalise:<step>``, quality suites as ``check:<suite>``, publish steps and each
 edition as ``publish:<step>`` / ``publish:edition:<name>``) and from the run's log
 timestamps (Prefect start-up before the flow begins, teardown after it ends). Results go
 to ``--out`` as Markdown with a description of the machine.
@@ -376,7 +377,8 @@ def render(ctx: dict) -> str:
         "## Time per stage",
         "",
         "Pipeline stages from the run summary the flow prints and the manifest's `timings_seconds`",
-        "(`publish:<step>` are the parts of publish); the rows in italics come from the run's log",
+        "(`normalise:<step>`, `check:<suite>` and `publish:<step>` are the parts of those stages, see",
+        "docs/incremental.md); the rows in italics come from the run's log",
         "timestamps. An unchanged run stops after planning, so it has no stage rows. Peak memory per",
         "stage: the highest tree PSS sample between the end of the previous stage and the end of this one.",
         "",
