@@ -7,8 +7,8 @@ Prints pages/s for the whole of ``parse_file`` and for its parts (decode + parse
 page_rows), best of ``--repeat`` passes over the files (read into memory first, so disk
 speed does not count), in CPU time of this process (other load on the machine does not count).
 ``--parts`` also prints CPU ms per page of each stage of ``parse_file``: read and hash check,
-decode, layout rules (``read_layout``), line features, CRF tagging, the rest of
-``parse_page`` (assembly, turns, the parsed-page model), rows and row checks.
+decode, layout rules (``read_layout``), line features, CRF tagging, assembly into the
+parsed-page model (``build_page``: paragraphs, turns, validation), rows and row checks.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from kremlin.decode import Decoded, decode_page  # noqa: E402
 from kremlin.inventory import read_entry  # noqa: E402
 from kremlin.parser import labeller  # noqa: E402
 from kremlin.parser.features import sequence_features  # noqa: E402
-from kremlin.parser.page import PageLayout, parse_page, read_layout  # noqa: E402
+from kremlin.parser.page import PageLayout, build_page, parse_page, read_layout  # noqa: E402
 from kremlin.records import page_rows  # noqa: E402
 from kremlin.shards import check_rows, parse_file  # noqa: E402
 from schemas.page import ParsedPage  # noqa: E402
@@ -67,35 +67,34 @@ def main() -> int:
     print(f"parse_page                                          {len(texts) / parse:8.0f} pages/s")
     print(f"page_rows                                           {len(pages) / rows:8.0f} pages/s")
     if args.parts:
-        _parts(shas, texts, args.repeat, parse / len(texts))
+        _parts(shas, texts, args.repeat)
     return 0
 
 
-def _parts(shas: list[tuple[str, str]], texts: list[str], repeat: int, parse_page_s: float) -> None:
-    """CPU ms per page of each stage (the stages are timed one by one over every page)."""
+def _parts(shas: list[tuple[str, str]], texts: list[str], repeat: int) -> None:
+    """CPU ms per page of each stage, each timed alone over every page it applies to."""
     lays = [lay for t in texts if isinstance(lay := read_layout(t), PageLayout)]
     args = [(lay.body.free, lay.header.title, lay.tag_surnames, lay.body.photo_captions) for lay in lays]
     feats = [sequence_features(*a) for a in args]
     tagger = labeller._TAGGER
+    labelled = [(lay, labeller.label_lines(*a)) for lay, a in zip(lays, args, strict=True)]
     pages = [p for t in texts if isinstance(p := parse_page(t), ParsedPage)]
-    rows = [(page_rows(p), p) for p in pages]
+    rows = [page_rows(p) for p in pages]
+    datas = [Path(p).read_bytes() for _, p in shas]
 
     def each(fn, items) -> float:
         return _best(lambda: [fn(x) for x in items], repeat) / max(len(items), 1)
 
     per_page = {
         "read + sha256 check": each(lambda sp: read_entry(sp[1], sp[0]), shas),
-        "decode": each(lambda sp: decode_page(Path(sp[1]).read_bytes()), shas)
-        - each(lambda sp: Path(sp[1]).read_bytes(), shas),
+        "decode": each(decode_page, datas),
         "layout rules (read_layout)": each(read_layout, texts),
         "line features": each(lambda a: sequence_features(*a), args),
         "CRF tagging": each(lambda f: tagger.tag(f) if f and tagger else [], feats),
+        "build_page": each(lambda ll: build_page(*ll), labelled),
+        "page_rows": each(page_rows, pages),
+        "row checks": each(lambda r: check_rows(*r, "x"), rows),
     }
-    per_page["rest of parse_page"] = parse_page_s - sum(
-        per_page[k] for k in ("layout rules (read_layout)", "line features", "CRF tagging")
-    )
-    per_page["page_rows"] = each(page_rows, pages)
-    per_page["row checks"] = each(lambda r: check_rows(*r[0], "x"), rows)
     for name, seconds in per_page.items():
         print(f"  {name:32s} {seconds * 1000:7.3f} ms/page")
     others = sum(v for k, v in per_page.items() if k != "line features")

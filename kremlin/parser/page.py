@@ -175,7 +175,13 @@ def _parse(text: str) -> ParsedPage | Reject:
     if isinstance(lay, Reject):
         return lay
     b = lay.body
-    labels = label_lines(b.free, lay.header.title, lay.tag_surnames, b.photo_captions)
+    return build_page(lay, label_lines(b.free, lay.header.title, lay.tag_surnames, b.photo_captions))
+
+
+def build_page(lay: PageLayout, labels: list[str]) -> ParsedPage:
+    """The parsed page from its layout and the free lines' labels (raises InvalidDate or
+    ValidationError)."""
+    b = lay.body
     body = assemble(b, labels)
     turns, turn_of = _turns(body)
     footer_parts = lay.footer
