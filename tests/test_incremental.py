@@ -145,3 +145,35 @@ def test_fingerprint_parts_equal_a_full_rehash_at_every_step(sequence):
         assert table_fingerprints(db) == table_fingerprints(db, use_parts=False)
         manifest = json.loads((db.parent / "manifest.json").read_text())
         assert manifest["dataset_fingerprint"] == dataset_fingerprint(db)
+
+
+def test_kept_documents_whose_people_change_are_rehashed(tmp_path, monkeypatch):
+    """A new known person takes over Vladimir Putin's turns in every document, also in the
+    ones the incremental build keeps from its parent: their fingerprint parts must be
+    rehashed (a stale part would keep the old person_id in the fingerprint)."""
+    from kremlin import runs
+    from kremlin.persons import KnownPerson
+    from kremlin.versions import table_fingerprints
+
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    raw.mkdir()
+    for k in range(3):
+        (raw / f"p{k:02d}.txt").write_text(_page(k), encoding="utf-8")
+    publish_run(raw, curated, today=TODAY)
+    (raw / "p03.txt").write_text(_page(3), encoding="utf-8")
+    known = [KnownPerson("head-of-state", "Vladimir Putin", "Putin Vladimir", ("Vladimir Putin",))]
+    monkeypatch.setattr(runs, "known_persons_from", lambda db: known)
+    step = publish_run(raw, curated, today=TODAY)
+    db = curated / "versions" / step["version_id"] / "kremlin.duckdb"
+    manifest = json.loads((db.parent / "manifest.json").read_text())
+    assert manifest["build"]["incremental"] and manifest["build"]["documents_reused"] == 3
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        kept = con.execute(
+            "SELECT count(DISTINCT doc_id) FROM utterances WHERE person_id = 'head-of-state' "
+            "AND doc_id IN (SELECT doc_id FROM source_files WHERE source_file < 'p03')"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert kept == 3, "the kept documents' turns moved to the known person"
+    assert table_fingerprints(db) == table_fingerprints(db, use_parts=False)
