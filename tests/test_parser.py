@@ -594,6 +594,15 @@ def test_rejects(text: str, reason: str) -> None:
     assert got.reason == reason
 
 
+def test_an_invalid_paragraph_is_rejected_naming_the_paragraph_model() -> None:
+    # The page is validated in one call; an invalid part is then named as its own model says.
+    body = "The talks ended late in the evening, with a dinner \ud800 in the hall of the palace for all the guests."
+    got = parse_page(make_page(body=[body]))
+    assert isinstance(got, Reject), got
+    assert (got.reason, got.stage) == ("invalid_record", "validate")
+    assert got.message.startswith("Paragraph: 1 error(s); text: ")
+
+
 # ---------------------------------------------------------------------------- corpus
 
 

@@ -20,7 +20,7 @@ from kremlin.parser.labeller import label_lines
 from kremlin.parser.places import looks_like_place
 from kremlin.parser.turns import split_label
 from kremlin.textnorm import NBSP, CleanLine, clean_page, strip_invisible
-from schemas.page import Header, ParsedPage, Reject, Turn
+from schemas.page import Footer, Header, Media, Paragraph, ParsedPage, Reject, Turn
 
 # How far below the title the date line may be (title, lead paragraphs, date).
 _MAX_HEADER_LINES = 40
@@ -187,33 +187,50 @@ def build_page(lay: PageLayout, labels: list[str]) -> ParsedPage:
     footer_parts = lay.footer
     published = parse_publication(footer_parts.publication_text)
     # One validation of the whole record from plain values: a pydantic call per paragraph
-    # costs more than the checks themselves. Header and turns are already models (a turn's
-    # label is the one field the text can leave empty); the rest is checked here.
-    return ParsedPage.model_validate(
-        {
-            "header": lay.header,
-            "paragraphs": [
-                {"text": t, "kind": k, "turn_index": turn_of[n]} for n, (k, t) in enumerate(body.paragraphs)
-            ],
-            "turns": turns,
-            "footer": {
-                "geography": footer_parts.tags.get("Geography", []),
-                "topics": footer_parts.tags.get("Topics", []),
-                "persons": footer_parts.tags.get("Persons", []),
-                "hidden_tags": footer_parts.hidden,
-                "sections": footer_parts.sections,
-                "publication_text": footer_parts.publication_text,
-                "published_local": published,
-                "kremlin_id": footer_parts.kremlin_id,
-            },
-            "media": {
-                "photo_count": b.photo_count,
-                "photo_start": b.photo_start,
-                "photo_captions": b.photo_captions,
-                "single_photo_captions": body.single_captions,
-                "see_also": b.see_also,
-            },
-            "text_style": lay.style,
-            "has_elision": any(ELISION in t for _, t in body.paragraphs),
+    # costs more than the checks themselves. Header and turns are already models.
+    record = {
+        "header": lay.header,
+        "paragraphs": [
+            {"text": t, "kind": k, "turn_index": turn_of[n]} for n, (k, t) in enumerate(body.paragraphs)
+        ],
+        "turns": turns,
+        "footer": {
+            "geography": footer_parts.tags.get("Geography", []),
+            "topics": footer_parts.tags.get("Topics", []),
+            "persons": footer_parts.tags.get("Persons", []),
+            "hidden_tags": footer_parts.hidden,
+            "sections": footer_parts.sections,
+            "publication_text": footer_parts.publication_text,
+            "published_local": published,
+            "kremlin_id": footer_parts.kremlin_id,
+        },
+        "media": {
+            "photo_count": b.photo_count,
+            "photo_start": b.photo_start,
+            "photo_captions": b.photo_captions,
+            "single_photo_captions": body.single_captions,
+            "see_also": b.see_also,
+        },
+        "text_style": lay.style,
+        "has_elision": any(ELISION in t for _, t in body.paragraphs),
+    }
+    try:
+        return ParsedPage.model_validate(record)
+    except ValidationError:
+        _raise_part_error(record)
+        raise
+
+
+def _raise_part_error(record: dict) -> None:
+    """Validate an invalid record part by part, to raise the error of its first invalid part
+    as that part's model names it (a text with lone surrogates fails ``Paragraph``), the
+    reject message the parser has always given."""
+    paragraphs = [Paragraph(**p) for p in record["paragraphs"]]
+    ParsedPage(
+        **{
+            **record,
+            "paragraphs": paragraphs,
+            "footer": Footer(**record["footer"]),
+            "media": Media(**record["media"]),
         }
     )
