@@ -134,11 +134,12 @@ def read_layout(text: str) -> PageLayout | Reject:
 
 def _place(body_lines: list[CleanLine], title: str) -> tuple[str | None, list[CleanLine]]:
     """The place line, when the first body line is one, and the body below it."""
-    visible = [k for k, ln in enumerate(body_lines) if not ln.blank]
-    if not visible:
+    visible = (k for k, ln in enumerate(body_lines) if not ln.blank)  # only the first two are read
+    first = next(visible, None)
+    if first is None:
         return None, body_lines
-    first = visible[0]
-    nxt = body_lines[visible[1]].text if len(visible) > 1 else ""
+    second = next(visible, None)
+    nxt = body_lines[second].text if second is not None else ""
     continued = nxt[:1].islower() or (nxt[:1] != "" and nxt[:1] in ",:;")
     if not continued and looks_like_place(body_lines[first].meta, title):
         return body_lines[first].meta, body_lines[first + 1 :]
