@@ -147,7 +147,9 @@ def examples(corpus: Path, which: str) -> tuple[list[Example], Counter[str]]:
             continue
         if not labels:
             continue
-        feats = sequence_features(lay.body.free, lay.header.title, lay.tag_surnames, lay.body.photo_captions)
+        feats = sequence_features(
+            lay.body.free, lay.header.title, lay.tag_surnames, lay.body.photo_captions, lay.header.summary
+        )
         out.append(Example(label["file"], label["kremlin_id"], feats, labels))
     return out, skipped
 

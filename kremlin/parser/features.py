@@ -17,10 +17,19 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, reduce
+from operator import itemgetter, or_
 from pathlib import Path
+from typing import NamedTuple
 
-from kremlin.lexicon import ANONYMOUS_SPEAKERS, FUNCTION_WORDS, PRONOUNS, ROLE_WORDS, VERB_CUES
+from kremlin.lexicon import (
+    ANONYMOUS_SPEAKERS,
+    FUNCTION_WORDS,
+    NAME_PARTICLES,
+    PRONOUNS,
+    ROLE_WORDS,
+    VERB_CUES,
+)
 from kremlin.parser.body import FreeLine
 from kremlin.parser.turns import core_label, split_label
 
@@ -40,24 +49,6 @@ _NUMBERED = re.compile(r"^\d{1,3}[.)] ")
 _CLOCK = re.compile(r"^\d{1,2}[.:]\d{2}\b")
 _LEN_BINS = (15, 30, 60, 100, 200, 400)
 _WORD_BINS = (1, 2, 3, 6, 12, 25)
-# Features also given to the neighbours (a neighbour's full list would blur the signal).
-_CONTEXT = (
-    "len=",
-    "nw=",
-    "end=",
-    "beg=",
-    "lead",
-    "bb",
-    "lab",
-    "caps",
-    "w0=",
-    "s0=",
-    "sl=",
-    "vc",
-    "pron",
-    "cap=",
-)
-_FAR = ("end=", "beg=", "lab", "bb")
 
 FINGERPRINT = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
@@ -101,8 +92,18 @@ _VC, _PRON, _ED_FORM, _END, _FUNC = 1, 2, 4, 8, 16
 _CLOSERS = '”"’»)]'
 
 
+class Token(NamedTuple):
+    word: str  # lower case, punctuation stripped
+    flags: int
+    ends: bool  # ends a sentence
+    content: str  # the word unless it is a function word, else ""
+
+
+_WORD_OF, _FLAGS_OF, _ENDS_OF, _CONTENT_OF = (itemgetter(i) for i in range(4))
+
+
 @lru_cache(maxsize=1 << 17)
-def _token(tok: str) -> tuple[str, int]:
+def _token(tok: str) -> Token:
     """(lower-case word, flags) of a token: a verb cue, a pronoun, an -ed form, the end of a
     sentence (not an initial such as `W.`), a function word. Tokens recur across pages,
     so each is read once."""
@@ -119,7 +120,7 @@ def _token(tok: str) -> tuple[str, int]:
         flags |= _END
     if low in FUNCTION_WORDS:
         flags |= _FUNC
-    return low, flags
+    return Token(low, flags, bool(flags & _END), "" if flags & _FUNC else low)
 
 
 def _content_words(text: str) -> list[str]:
@@ -136,6 +137,10 @@ class PageContext:
     tag_surnames: frozenset[str]
     slider_captions: tuple[str, ...]
     slider_words: frozenset[str]
+    summary: tuple[str, ...]  # the lead paragraphs above the date line
+    summary_words: frozenset[str]
+    title_bigrams: frozenset[tuple[str, str]]
+    label_heads: Counter[str]  # first part (before a comma) of the speaker-label candidates
     first_label: int  # index of the first line read as `label: text`, or the number of lines
     n_labels: int
 
@@ -152,12 +157,22 @@ def label_candidate(lines: list[FreeLine], i: int) -> tuple[str, str] | None:
     return None
 
 
+def _head(core: str) -> str:
+    """A label's name part: `Ivan Petrov, engineer` → `Ivan Petrov`."""
+    return core.split(",", 1)[0].strip()
+
+
+def _bigrams(words: list[str]) -> set[tuple[str, str]]:
+    return set(zip(words, words[1:], strict=False))
+
+
 def page_context(
     lines: list[FreeLine],
     candidates: list[tuple[str, str] | None],
     title: str,
     tag_surnames: frozenset[str],
     slider_captions: list[str],
+    summary: list[str],
 ) -> PageContext:
     cores = [core_label(c[0]) for c in candidates if c is not None]
     first_label = next((k for k, c in enumerate(candidates) if c is not None), len(lines))
@@ -170,205 +185,299 @@ def page_context(
         tag_surnames=tag_surnames,
         slider_captions=tuple(slider_captions),
         slider_words=frozenset(w for c in slider_captions for w in _content_words(c)),
+        summary=tuple(p.rstrip(".") for p in summary),
+        summary_words=frozenset(w for p in summary for w in _content_words(p)),
+        title_bigrams=frozenset(_bigrams([_word(w) for w in title.split()])),
+        label_heads=Counter(_head(c) for c in cores),
         first_label=first_label,
         n_labels=len(cores),
     )
 
 
-def _label_features(label: str, rest: str, ctx: PageContext, out: list[str]) -> None:
+def _name_like(word: str) -> bool:
+    """A word that can be part of a personal name: capitalised (`Putin`, `al-Assad`,
+    `O’Neill`) or a lower-case name particle (`bin`, `von`)."""
+    return word[:1].isupper() or word in NAME_PARTICLES or any(p[:1].isupper() for p in word.split("-")[1:])
+
+
+def _binned(prefix: str, bins: tuple[int, ...]) -> tuple[str, ...]:
+    """Feature strings of ``_bin`` for 0 … bins[-1] + 1 (anything larger takes the last)."""
+    return tuple(prefix + _bin(i, bins) for i in range(bins[-1] + 2))
+
+
+def _at(table: tuple[str, ...], n: int) -> str:
+    return table[n] if n < len(table) else table[-1]
+
+
+_LEN_F = _binned("len=", _LEN_BINS)
+_NW_F = _binned("nw=", _WORD_BINS)
+_SENT_F = _binned("sent=", (0, 1, 2))
+_FLPOS_F = _binned("flpos=", (0, 1, 2, 5))
+_PGLAB_F = _binned("pg_lab=", (0, 1, 4))
+_REP_F = _binned("rep=", (2, 3))
+_TBG_F = _binned("tbg=", (0, 1, 3))
+_LNW_F = _binned("lab_nw=", _WORD_BINS)
+_LTAIL_F = _binned("lab_tail=", (0, 1, 2, 3))
+_LREP_F = _binned("lrep=", (1, 2, 4))
+_LHEAD_F = _binned("lhead_rep=", (0, 1, 3))
+_LLAST_F = _binned("llast=", (1, 2, 4))
+
+
+def _share(hits: int, total: int) -> str:
+    return "hi" if 5 * hits >= 3 * total else "mid" if 10 * hits >= 3 * total else "lo"
+
+
+def _caps(words: list[str]) -> str:
+    caps = len([w for w in words if w[:1].isupper()])
+    return "all" if caps == len(words) else "most" if 2 * caps > len(words) else "few"
+
+
+@dataclass(frozen=True, slots=True)
+class LineFeatures:
+    """A line's own features, and the parts of them its neighbours see (``near`` at ±1,
+    ``far`` at ±2)."""
+
+    own: list[str]
+    near: list[str]
+    far: list[str]
+
+
+def _label_features(label: str, rest: str, ctx: PageContext) -> tuple[list[str], list[str]]:
+    """Features of a `label: rest` line: those the neighbours also see, and the others."""
     core = core_label(label)
     words = core.split()
-    out.append("lab")
     if not words:
-        out.append("lab_empty")
-        return
-    out.append("lab_nw=" + _bin(len(words), _WORD_BINS))
-    caps = sum(1 for w in words if w[:1].isupper())
-    out.append("lab_cap=" + ("all" if caps == len(words) else "most" if 2 * caps > len(words) else "few"))
-    out.append("lab_s0=" + _shape(words[0]))
-    out.append("lab_sl=" + _shape(words[-1]))
+        return ["lab", "lab_empty"], []
     first, last = _word(words[0]), _word(words[-1])
-    out.append("lw0=" + first)
-    out.append("lwl=" + last)
+    shared = [
+        "lab",
+        _at(_LNW_F, len(words)),
+        "lab_cap=" + _caps(words),
+        "lab_s0=" + _shape(words[0]),
+        "lab_sl=" + _shape(words[-1]),
+    ]
     tail = 0
     for w in reversed(words):
-        if not w[:1].isupper():
+        if not _name_like(w):
             break
         tail += 1
-    out.append("lab_tail=" + _bin(tail, (0, 1, 2, 3)))
-    if tail >= 2 and _word(words[-1]) not in ROLE_WORDS and _word(words[-2]) not in ROLE_WORDS:
-        out.append("lab_name")
+    shared.append(_at(_LTAIL_F, tail))
+    if tail >= 2 and last not in ROLE_WORDS and _word(words[-2]) not in ROLE_WORDS:
+        shared.append("lab_name")
     if label != core:
-        out.append("lab_paren")
+        shared.append("lab_paren")
     if any(c.isdigit() for c in core):
-        out.append("lab_digit")
+        shared.append("lab_digit")
     if "," in core:
-        out.append("lab_comma")
+        shared.append("lab_comma")
+    if any(w in VERB_CUES or w in PRONOUNS for w in words):
+        shared.append("lab_verb")
+    out = ["lw0=" + first, "lwl=" + last]
     if core.lower() in ANONYMOUS_SPEAKERS or first in ANONYMOUS_SPEAKERS:
         out.append("lanon")
     if last in ROLE_WORDS:
         out.append("lrole_last")
     if any(_word(w) in ROLE_WORDS for w in words[:-1]):
         out.append("lrole_any")
-    if any(w in VERB_CUES or w in PRONOUNS for w in words):
-        out.append("lab_verb")
-    out.append("lrep=" + _bin(ctx.label_counts[core], (1, 2, 4)))
-    out.append("llast=" + _bin(ctx.label_last[words[-1]], (1, 2, 4)))
+    out.append(_at(_LREP_F, ctx.label_counts[core]))
+    head = _head(core)
+    if head != core:
+        # `Ivan Petrov, engineer:` introduces a speaker the page later labels `Ivan Petrov:`.
+        out.append(_at(_LHEAD_F, ctx.label_counts[head] + ctx.label_heads[head] - 1))
+    out.append(_at(_LLAST_F, ctx.label_last[words[-1]]))
     if words[-1] in ctx.tag_surnames:
         out.append("lsur")
-    if not rest:
-        out.append("rest_empty")
-    else:
-        out.append("rest=" + _cls(rest[0]))
+    out.append("rest_empty" if not rest else "rest=" + _cls(rest[0]))
+    return shared, out
 
 
-def line_features(
-    line: FreeLine, k: int, n: int, candidate: tuple[str, str] | None, ctx: PageContext
-) -> list[str]:
-    """The features of one free line by itself (position ``k`` of ``n``)."""
-    t = line.text
-    toks = t.split()
-    out = [
-        "len=" + _bin(len(t), _LEN_BINS),
-        "nw=" + _bin(len(toks), _WORD_BINS),
-        "end=" + _cls(t[-1]),
-        "beg=" + _cls(t[0]),
-        "fb=" + line.fixed_before,
-        "fa=" + line.fixed_after,
-        "w0=" + _word(toks[0]),
-        "wl=" + _word(toks[-1]),
-        "s0=" + _shape(toks[0]),
-        "sl=" + _shape(toks[-1]),
-    ]
-    # Sentences, grammar cues and title words are read off the first tokens: a line
-    # longer than that is a paragraph by its length alone.
-    info = [_token(w) for w in toks[:_HEAD_TOKENS]]
-    flags = 0
-    ends = 0
-    first_end = -1
-    for j, (_, f) in enumerate(info):
-        flags |= f
-        if f & _END:
-            ends += 1
-            if first_end < 0:
-                first_end = j
-    out.append("sent=" + _bin(ends, (0, 1, 2)))
-    if len(toks) > 1:
-        out.append("w1=" + _word(toks[1]))
-    head = " ".join(_shape(w) + ("," if w.endswith(",") else "") for w in toks[:3])
-    out.append("head=" + head)
-    lower = next((j for j, w in enumerate(toks) if w[:1].islower()), -1)
-    if lower >= 0:
-        fl = _word(toks[lower])
-        out.append("fl=" + fl)
-        # The first lower-case word after a run of names: a participle or preposition makes
-        # a caption (`Ivan Petrov addressing …`, `… at the meeting`), a finite verb a sentence.
-        if fl.endswith("ing"):
-            out.append("fl_ing")
-        elif fl.endswith("ed"):
-            out.append("fl_ed")
-        elif fl.endswith("s"):
-            out.append("fl_s")
-        elif fl in FUNCTION_WORDS:
-            out.append("fl_func")
-        out.append("flpos=" + _bin(lower, (0, 1, 2, 5)))
-    out.append("pg_lab=" + _bin(ctx.n_labels, (0, 1, 4)))
-    out.append("lab_before" if ctx.first_label < k else "lab_after" if ctx.first_label > k else "lab_here")
-    if line.lead_space:
-        out.append("lead")
-    if line.blank_before:
-        out.append("bb")
-    if k == 0:
-        out.append("pos0")
-    elif k == 1:
-        out.append("pos1")
-    if k == n - 1:
-        out.append("posl")
-    if t.isupper() and len(t) > 1:
-        out.append("caps")
-    if len(toks) <= 12:
-        caps = sum(1 for w in toks if w[:1].isupper())
-        out.append("cap=" + ("all" if caps == len(toks) else "most" if 2 * caps > len(toks) else "few"))
-    if flags & _VC:
-        out.append("vc")
-    if flags & _PRON:
-        out.append("pron")
-    if flags & _ED_FORM:
-        out.append("ed")
+def _first_lower(toks: list[str], out: list[str]) -> None:
+    """The first lower-case word after a run of names: a participle or preposition makes a
+    caption (`Ivan Petrov addressing …`, `… at the meeting`), a finite verb a sentence."""
+    j = next((j for j, w in enumerate(toks) if w[:1].islower()), -1)
+    if j < 0:
+        return
+    fl = _word(toks[j])
+    out.append("fl=" + fl)
+    if fl.endswith("ing"):
+        out.append("fl_ing")
+    elif fl.endswith("ed"):
+        out.append("fl_ed")
+    elif fl.endswith("s"):
+        out.append("fl_s")
+    elif fl in FUNCTION_WORDS:
+        out.append("fl_func")
+    out.append(_at(_FLPOS_F, j))
 
+
+def _marks(t: str, out: list[str], near: list[str]) -> None:
+    """Punctuation and layout marks anywhere in the line."""
     if "?" in t:
         out.append("qmark")
     if "!" in t:
         out.append("excl")
     if ("left" in t or "right" in t or "cent" in t) and _PHOTO_POSITION.search(t):
         out.append("photo_pos")
-    if _CAPS_PREFIX.match(t):
-        out.append("caps_prefix")
-    if _NUMBERED.match(t):
-        out.append("numbered")
-    if _CLOCK.match(t):
-        out.append("clock")
+    if t[0].isupper() and _CAPS_PREFIX.match(t):
+        near.append("caps_prefix")
+    if t[0].isdigit():
+        if _NUMBERED.match(t):
+            out.append("numbered")
+        if _CLOCK.match(t):
+            out.append("clock")
     if " – " in t or " — " in t:
         out.append("dash")
     if "\\'" in t:
         out.append("escaped")
+
+
+def _overlap_features(core: str, info: list[Token], first_end: int, ctx: PageContext) -> list[str]:
+    """How much a short line repeats the page's own title, lead and slider captions: a
+    photo caption or a video description restates them, a paragraph of the text seldom does.
+    Shares are of the line's distinct content words (set operations, no per-word loop)."""
+    out = []
+    words = set(map(_CONTENT_OF, info))
+    words.discard("")
+    n = len(words)
+    if n >= 3:
+        out.append("title=" + _share(len(words & ctx.title_words), n))
+        if ctx.slider_words:
+            out.append("slw=" + _share(len(words & ctx.slider_words), n))
+        if ctx.summary_words:
+            out.append("sum=" + _share(len(words & ctx.summary_words), n))
+    if 0 <= first_end < len(info) - 1:
+        first = set(map(_CONTENT_OF, info[: first_end + 1]))
+        first.discard("")
+        if len(first) >= 2:
+            out.append("title1=" + _share(len(first & ctx.title_words), len(first)))
+    if ctx.summary:
+        if core in ctx.summary:
+            out.append("eq_sum")
+        elif len(core) > 30 and any(core in p or p in core for p in ctx.summary):
+            out.append("in_sum")
+    if ctx.title_bigrams:
+        tokens = list(map(_WORD_OF, info))
+        out.append(_at(_TBG_F, len(ctx.title_bigrams.intersection(zip(tokens, tokens[1:], strict=False)))))
+    return out
+
+
+def line_features(
+    line: FreeLine, k: int, n: int, candidate: tuple[str, str] | None, ctx: PageContext
+) -> LineFeatures:
+    """The features of one free line by itself (position ``k`` of ``n``)."""
+    t = line.text
+    toks = t.split()
+    end, beg = "end=" + _cls(t[-1]), "beg=" + _cls(t[0])
+    near = [
+        _at(_LEN_F, len(t)),
+        _at(_NW_F, len(toks)),
+        end,
+        beg,
+        "w0=" + _word(toks[0]),
+        "s0=" + _shape(toks[0]),
+        "sl=" + _shape(toks[-1]),
+    ]
+    where = "lab_before" if ctx.first_label < k else "lab_after" if ctx.first_label > k else "lab_here"
+    far = [end, beg, where]
+    near.append(where)
+    if line.lead_space:
+        near.append("lead")
+    if line.blank_before:
+        near.append("bb")
+        far.append("bb")
+    if t.isupper() and len(t) > 1:
+        near.append("caps")
+    if len(toks) <= 12:
+        near.append("cap=" + _caps(toks))
+    # Sentences, grammar cues and title words are read off the first tokens: a line
+    # longer than that is a paragraph by its length alone.
+    info = list(map(_token, toks[:_HEAD_TOKENS]))
+    flags = reduce(or_, map(_FLAGS_OF, info), 0)
+    ends = list(map(_ENDS_OF, info))
+    n_ends = sum(ends)
+    if flags & _VC:
+        near.append("vc")
+    if flags & _PRON:
+        near.append("pron")
+    out = [
+        "fb=" + line.fixed_before,
+        "fa=" + line.fixed_after,
+        "wl=" + _word(toks[-1]),
+        _at(_SENT_F, n_ends),
+        "head=" + " ".join(_shape(w) + ("," if w.endswith(",") else "") for w in toks[:3]),
+        _at(_PGLAB_F, ctx.n_labels),
+    ]
+    if len(toks) > 1:
+        out.append("w1=" + _word(toks[1]))
+    _first_lower(toks, out)
+    if k == 0:
+        out.append("pos0")
+    elif k == 1:
+        out.append("pos1")
+    if k == n - 1:
+        out.append("posl")
+    if flags & _ED_FORM:
+        out.append("ed")
+    _marks(t, out, near)
     if candidate is not None:
-        _label_features(*candidate, ctx, out)
+        shared, own = _label_features(*candidate, ctx)
+        near.extend(shared)
+        far.extend(shared)
+        out.extend(own)
     elif ":" in t:
         out.append("colon_mid")
     core = t.rstrip(".")
     if core == ctx.title:
         out.append("eq_title")
-    short = len(t) <= _OVERLAP_MAX
-    words = [w for w, f in info if w and not f & _FUNC] if short else []
-    if len(words) >= 3:
-        share = sum(w in ctx.title_words for w in words) / len(words)
-        out.append("title=" + ("hi" if share >= 0.6 else "mid" if share >= 0.3 else "lo"))
-        if ctx.slider_words:
-            share = sum(w in ctx.slider_words for w in words) / len(words)
-            out.append("slw=" + ("hi" if share >= 0.6 else "mid" if share >= 0.3 else "lo"))
-    if short and 0 <= first_end < len(info) - 1:
-        words = [w for w, f in info[: first_end + 1] if w and not f & _FUNC]
-        if len(words) >= 2:
-            share = sum(w in ctx.title_words for w in words) / len(words)
-            out.append("title1=" + ("hi" if share >= 0.6 else "mid" if share >= 0.3 else "lo"))
+    if len(t) <= _OVERLAP_MAX:
+        out.extend(_overlap_features(core, info, ends.index(True) if n_ends else -1, ctx))
     reps = ctx.line_counts[t]
     if reps >= 2:
-        out.append("rep=" + _bin(reps, (2, 3)))
+        out.append(_at(_REP_F, reps))
     if ctx.slider_captions:
         if any(core == c.rstrip(".") for c in ctx.slider_captions):
             out.append("slcap_eq")
         elif len(core) > 15 and any(core in c for c in ctx.slider_captions):
             out.append("slcap_in")
-    return out
+    return LineFeatures(near + out, near, far)
 
 
 def sequence_features(
-    lines: list[FreeLine], title: str, tag_surnames: frozenset[str], slider_captions: list[str]
-) -> list[list[str]]:
-    """Feature lists of every free line of a page, neighbours included."""
+    lines: list[FreeLine],
+    title: str,
+    tag_surnames: frozenset[str],
+    slider_captions: list[str],
+    summary: list[str] = (),
+) -> list[dict[str, list[str]]]:
+    """Feature lists of every free line of a page, neighbours included, as python-crfsuite
+    items: ``{"0": own, "-1": previous line's, "+1": next line's, …}``; the tagger joins
+    each prefix and feature (``-1:len=2``) in C, so no string is built here for it."""
     n = len(lines)
     candidates = [label_candidate(lines, i) for i in range(n)]
-    ctx = page_context(lines, candidates, title, tag_surnames, slider_captions)
-    own = [line_features(ln, k, n, candidates[k], ctx) for k, ln in enumerate(lines)]
-    near = [[f for f in fs if f.startswith(_CONTEXT)] for fs in own]
-    far = [[f for f in fs if f.startswith(_FAR)] for fs in own]
-    seq = []
-    for k in range(n):
-        fs = list(own[k])
+    ctx = page_context(lines, candidates, title, tag_surnames, slider_captions, list(summary))
+    feats = [line_features(ln, k, n, candidates[k], ctx) for k, ln in enumerate(lines)]
+    seq: list[dict[str, list[str]]] = []
+    for k, lf in enumerate(feats):
+        pairs = []
+        item = {"0": lf.own, "x": pairs}
         if k > 0:
-            fs.extend(["-1:" + f for f in near[k - 1]])
-            fs.append("pe|b=" + own[k - 1][2][4:] + own[k][3][4:])
+            prev = feats[k - 1]
+            item["-1"] = prev.near
+            pairs.append("pe|b=" + prev.near[2][4:] + lf.near[3][4:])
+            if k + 1 < n and "pron" not in lf.near and "pron" in prev.near and "pron" in feats[k + 1].near:
+                # A third-person line between two lines of speech: a caption, not the speech.
+                pairs.append("nopron_in_speech")
         else:
-            fs.append("-1:none")
+            pairs.append("first")
         if k + 1 < n:
-            fs.extend(["+1:" + f for f in near[k + 1]])
-            fs.append("e|nb=" + own[k][2][4:] + own[k + 1][3][4:])
+            nxt = feats[k + 1]
+            item["+1"] = nxt.near
+            pairs.append("e|nb=" + lf.near[2][4:] + nxt.near[3][4:])
         else:
-            fs.append("+1:none")
+            pairs.append("last")
         if k > 1:
-            fs.extend(["-2:" + f for f in far[k - 2]])
+            item["-2"] = feats[k - 2].far
         if k + 2 < n:
-            fs.extend(["+2:" + f for f in far[k + 2]])
-        seq.append(fs)
+            item["+2"] = feats[k + 2].far
+        seq.append(item)
     return seq

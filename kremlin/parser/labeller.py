@@ -43,12 +43,27 @@ def model_is_current() -> bool:
     return _TAGGER is not None and model_metadata().get("feature_fingerprint") == FINGERPRINT
 
 
+def consistent(labels: list[str]) -> list[str]:
+    """Labels that assemble into paragraphs: a line the next line continues (``C``) is a
+    paragraph's text, so it cannot be a caption (``X``); the tagger scores each transition
+    but does not forbid one it never saw in training."""
+    for k in range(len(labels) - 1, 0, -1):
+        if labels[k] == "C" and labels[k - 1] == "X":
+            labels[k - 1] = "P"
+    return labels
+
+
 def label_lines(
-    lines: list[FreeLine], title: str, tag_surnames: frozenset[str], slider_captions: list[str]
+    lines: list[FreeLine],
+    title: str,
+    tag_surnames: frozenset[str],
+    slider_captions: list[str],
+    summary: list[str],
 ) -> list[str]:
     """One of P, T, C, X per free line (all P without a model, e.g. before the first training)."""
     if not lines:
         return []
     if _TAGGER is None:
         return ["P"] * len(lines)
-    return list(_TAGGER.tag(sequence_features(lines, title, tag_surnames, slider_captions)))
+    feats = sequence_features(lines, title, tag_surnames, slider_captions, summary)
+    return consistent(list(_TAGGER.tag(feats)))

@@ -176,7 +176,9 @@ def _parse(text: str) -> ParsedPage | Reject:
     if isinstance(lay, Reject):
         return lay
     b = lay.body
-    return build_page(lay, label_lines(b.free, lay.header.title, lay.tag_surnames, b.photo_captions))
+    return build_page(
+        lay, label_lines(b.free, lay.header.title, lay.tag_surnames, b.photo_captions, lay.header.summary)
+    )
 
 
 def build_page(lay: PageLayout, labels: list[str]) -> ParsedPage:
