@@ -25,6 +25,7 @@ from typing import NamedTuple
 from kremlin.lexicon import (
     ANONYMOUS_SPEAKERS,
     FUNCTION_WORDS,
+    GIVEN_NAMES,
     NAME_PARTICLES,
     PRONOUNS,
     ROLE_WORDS,
@@ -88,7 +89,8 @@ def _word(tok: str) -> str:
     return tok.strip(_PUNCT).lower()
 
 
-_VC, _PRON, _ED_FORM, _END, _FUNC = 1, 2, 4, 8, 16
+_VC, _PRON, _ED_FORM, _END, _FUNC, _GIVEN = 1, 2, 4, 8, 16, 32
+_GIVEN_SET = frozenset(GIVEN_NAMES)
 _CLOSERS = '”"’»)]'
 
 
@@ -120,6 +122,8 @@ def _token(tok: str) -> Token:
         flags |= _END
     if low in FUNCTION_WORDS:
         flags |= _FUNC
+    if bare in _GIVEN_SET:
+        flags |= _GIVEN
     return Token(low, flags, bool(flags & _END), "" if flags & _FUNC else low)
 
 
@@ -273,6 +277,9 @@ def _label_features(label: str, rest: str, ctx: PageContext) -> tuple[list[str],
     if any(w in VERB_CUES or w in PRONOUNS for w in words):
         shared.append("lab_verb")
     out = ["lw0=" + first, "lwl=" + last]
+    if any(w in _GIVEN_SET for w in words):
+        # A given name in the label: a person speaks (`Second:` and `Deadline:` have none).
+        shared.append("lab_given")
     if core.lower() in ANONYMOUS_SPEAKERS or first in ANONYMOUS_SPEAKERS:
         out.append("lanon")
     if last in ROLE_WORDS:
@@ -416,8 +423,13 @@ def line_features(
         out.append("pos1")
     if k == n - 1:
         out.append("posl")
+    if n <= 2:
+        # A page whose body is one or two lines: most often its text, seldom a caption.
+        out.append("nfree=" + str(n))
     if flags & _ED_FORM:
         out.append("ed")
+    if flags & _GIVEN:
+        out.append("given")
     _marks(t, out, near)
     if candidate is not None:
         shared, own = _label_features(*candidate, ctx)
