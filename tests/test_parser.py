@@ -13,11 +13,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from kremlin.parser.body import BodyLayout, assemble, layout
 from kremlin.parser.features import label_candidate
 from kremlin.parser.labeller import model_is_current
-from kremlin.parser.page import parse_page
+from kremlin.parser.page import PageLayout, build_page, parse_page, read_layout
 from kremlin.parser.split import is_validation, split_of
 from kremlin.parser.turns import core_label, split_label
 from kremlin.textnorm import CleanLine, clean_lines
@@ -579,6 +580,7 @@ REJECTS = [
         "not_a_page",
     ),
     ("category only", "Events", "no_title"),
+    ("lone surrogate", make_page(body=("Ivan Petrov: Good \ud800afternoon.",)), "not_text"),
     ("no date", make_page().replace("March 3, 2015\n", ""), "no_date"),
     ("invalid date", make_page(date="February 30, 2001"), "invalid_date"),
     ("invalid range", make_page(date="Announcement, June 14 \u2212 13, 2019", time=None), "invalid_date"),
@@ -596,11 +598,16 @@ def test_rejects(text: str, reason: str) -> None:
 
 def test_an_invalid_paragraph_is_rejected_naming_the_paragraph_model() -> None:
     # The page is validated in one call; an invalid part is then named as its own model says.
+    # parse_page refuses a lone surrogate up front (not_text), so the layout is built directly.
     body = "The talks ended late in the evening, with a dinner \ud800 in the hall of the palace for all the guests."
+    lay = read_layout(make_page(body=[body]))
+    assert isinstance(lay, PageLayout), lay
+    with pytest.raises(ValidationError) as exc:
+        build_page(lay, ["P"] * len(lay.body.free))
+    assert exc.value.title == "Paragraph"
     got = parse_page(make_page(body=[body]))
     assert isinstance(got, Reject), got
-    assert (got.reason, got.stage) == ("invalid_record", "validate")
-    assert got.message.startswith("Paragraph: 1 error(s); text: ")
+    assert (got.reason, got.stage) == ("not_text", "parse")
 
 
 # ---------------------------------------------------------------------------- corpus

@@ -74,7 +74,10 @@ def main() -> int:
 def _parts(shas: list[tuple[str, str]], texts: list[str], repeat: int) -> None:
     """CPU ms per page of each stage, each timed alone over every page it applies to."""
     lays = [lay for t in texts if isinstance(lay := read_layout(t), PageLayout)]
-    args = [(lay.body.free, lay.header.title, lay.tag_surnames, lay.body.photo_captions) for lay in lays]
+    args = [
+        (lay.body.free, lay.header.title, lay.tag_surnames, lay.body.photo_captions, lay.header.summary)
+        for lay in lays
+    ]
     feats = [sequence_features(*a) for a in args]
     tagger = labeller._TAGGER
     labelled = [(lay, labeller.label_lines(*a)) for lay, a in zip(lays, args, strict=True)]

@@ -33,6 +33,10 @@ def _reject(reason: str, message: str, stage: str = "parse") -> Reject:
 
 
 def parse_page(text: str) -> ParsedPage | Reject:
+    if not text.isascii() and not _is_unicode_text(text):
+        # Decoding bytes never yields a lone surrogate, but a caller's str can; the line
+        # labeller (C++) cannot take one.
+        return _reject("not_text", "lone surrogate code points: not Unicode text")
     try:
         return _parse(text)
     except InvalidDate as exc:
@@ -41,6 +45,14 @@ def parse_page(text: str) -> ParsedPage | Reject:
         return _reject(exc.reason, str(exc))
     except ValidationError as exc:
         return _reject("invalid_record", _validation_message(exc), stage="validate")
+
+
+def _is_unicode_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _validation_message(exc: ValidationError) -> str:
