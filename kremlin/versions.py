@@ -143,6 +143,25 @@ def _part_order(table: str) -> str:
     return ", ".join([*(f'"{k}"' for k in rest), "h"])
 
 
+# The ordered per-document aggregate holds every row hash of a pass in memory; passes over
+# slices of the documents (by a hash of doc_id) keep it inside the DuckDB memory limit at any
+# corpus size. A part depends on its document's rows only, so the slicing changes no value.
+_PART_ROWS_PER_PASS = 50_000
+
+
+def _insert_parts(con: duckdb.DuckDBPyConnection, table: str, touched: str | None) -> None:
+    where = "TRUE" if touched is None else f"doc_id IN ({touched})"
+    rows = con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
+    passes = max(1, -(-rows // _PART_ROWS_PER_PASS))
+    for k in range(passes):
+        con.execute(
+            f"INSERT INTO {FINGERPRINT_PARTS} SELECT '{table}', doc_id, count(*), "
+            f"string_agg(h, '' ORDER BY {_part_order(table)}) "
+            f"FROM (SELECT *, {_row_hash_sql(table)} AS h FROM {table} "
+            f"WHERE {where} AND hash(doc_id) % {passes} = {k}) GROUP BY doc_id"
+        )
+
+
 def refresh_fingerprint_parts(con: duckdb.DuckDBPyConnection, touched: str | None) -> None:
     """Recompute the parts of the documents listed by the SQL query ``touched`` (every
     document when None) from the tables as they are now; call after the last change to
@@ -157,11 +176,7 @@ def refresh_fingerprint_parts(con: duckdb.DuckDBPyConnection, touched: str | Non
         where = "" if touched is None else f" WHERE doc_id IN ({touched})"
         con.execute(f"DELETE FROM {FINGERPRINT_PARTS}{where}")
         for table in PART_TABLES:
-            con.execute(
-                f"INSERT INTO {FINGERPRINT_PARTS} SELECT '{table}', doc_id, count(*), "
-                f"string_agg(h, '' ORDER BY {_part_order(table)}) "
-                f"FROM (SELECT *, {_row_hash_sql(table)} AS h FROM {table}{where}) GROUP BY doc_id"
-            )
+            _insert_parts(con, table, touched)
         con.execute(
             f"COMMENT ON TABLE {FINGERPRINT_PARTS} IS 'Build bookkeeping, not data: the row hashes of "
             "documents, paragraphs and utterances per document, from which the dataset fingerprint "

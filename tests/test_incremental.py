@@ -147,6 +147,28 @@ def test_fingerprint_parts_equal_a_full_rehash_at_every_step(sequence):
         assert manifest["dataset_fingerprint"] == dataset_fingerprint(db)
 
 
+@pytest.mark.parametrize("rows_per_pass", [1, 7])
+def test_fingerprint_parts_computed_in_slices_are_the_same(sequence, tmp_path, monkeypatch, rows_per_pass):
+    """Parts are computed in passes over slices of the documents (memory stays bounded at any
+    corpus size); the slicing changes no part."""
+    import shutil
+
+    from kremlin import versions
+
+    _, _, cold, _ = sequence
+    db = tmp_path / "kremlin.duckdb"
+    shutil.copyfile(cold / "latest" / "kremlin.duckdb", db)
+    monkeypatch.setattr(versions, "_PART_ROWS_PER_PASS", rows_per_pass)
+    con = duckdb.connect(str(db))
+    try:
+        before = con.execute(f"SELECT * FROM {versions.FINGERPRINT_PARTS} ORDER BY ALL").fetchall()
+        versions.refresh_fingerprint_parts(con, None)
+        after = con.execute(f"SELECT * FROM {versions.FINGERPRINT_PARTS} ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    assert after == before and len(before) > rows_per_pass
+
+
 def test_kept_documents_whose_people_change_are_rehashed(tmp_path, monkeypatch):
     """A new known person takes over Vladimir Putin's turns in every document, also in the
     ones the incremental build keeps from its parent: their fingerprint parts must be
