@@ -44,7 +44,7 @@ def shared_prefect_api(*, remote_workers: bool = False) -> Iterator[str]:
     ``remote_workers``: the workers run elsewhere and cannot reach a 127.0.0.1
     temporary server; warn that ``PREFECT_API_URL`` should name a reachable server.
     """
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL
 
     configured = PREFECT_API_URL.value()
     if configured:
@@ -61,7 +61,16 @@ def shared_prefect_api(*, remote_workers: bool = False) -> Iterator[str]:
 
     server = SubprocessASGIServer()
     server.start()
-    url = server.api_url
+    with _pointed_at(server.api_url) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _pointed_at(url: str) -> Iterator[str]:
+    """This process's Prefect settings and its environment (inherited by child processes)
+    point at ``url`` for the block; the previous environment value is restored after."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     previous = os.environ.get("PREFECT_API_URL")
     os.environ["PREFECT_API_URL"] = url
     try:
@@ -160,19 +169,8 @@ class TemporaryApi:
     @contextlib.contextmanager
     def serving(self) -> Iterator[str]:
         """Wait for the server, then point this process (and its children) at it."""
-        from prefect.settings import PREFECT_API_URL, temporary_settings
-
-        url = self.wait()
-        previous = os.environ.get("PREFECT_API_URL")
-        os.environ["PREFECT_API_URL"] = url
-        try:
-            with temporary_settings(updates={PREFECT_API_URL: url}):
-                yield url
-        finally:
-            if previous is None:
-                os.environ.pop("PREFECT_API_URL", None)
-            else:
-                os.environ["PREFECT_API_URL"] = previous
+        with _pointed_at(self.wait()) as url:
+            yield url
 
     def stop(self) -> None:
         if self.process.poll() is None:
