@@ -364,7 +364,7 @@ def _overlap_features(core: str, info: list[Token], first_end: int, ctx: PageCon
             out.append("in_sum")
     if ctx.title_bigrams:
         tokens = list(map(_WORD_OF, info))
-        out.append(_at(_TBG_F, len(ctx.title_bigrams.intersection(zip(tokens, tokens[1:], strict=False)))))
+        out.append(_at(_TBG_F, len(ctx.title_bigrams & _bigrams(tokens))))
     return out
 
 
@@ -459,7 +459,7 @@ def sequence_features(
     title: str,
     tag_surnames: frozenset[str],
     slider_captions: list[str],
-    summary: list[str] = (),
+    summary: list[str],
 ) -> list[dict[str, list[str]]]:
     """Feature lists of every free line of a page, neighbours included, as python-crfsuite
     items: ``{"0": own, "-1": previous line's, "+1": next line's, …}``; the tagger joins
