@@ -22,8 +22,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -35,7 +34,16 @@ from kremlin import duck
 from kremlin.contract import columns, ddl
 from kremlin.ids import SITE_DOC_ID_SQL
 from kremlin.inventory import InputFile
-from kremlin.persons import DocPeople, KnownPerson, resolve_people
+from kremlin.names import NameLexicon, Speaker
+from kremlin.persons import (
+    DocPeople,
+    EntityRow,
+    KeyStat,
+    KnownPerson,
+    ParsedText,
+    PeopleState,
+    resolve_changes,
+)
 from kremlin.versions import FINGERPRINT_PARTS, refresh_fingerprint_parts
 from schemas.tables import QUALITY_REASON_PREFIX, TABLES
 
@@ -373,24 +381,30 @@ def _fill_source_files(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _resolve_people(con: duckdb.DuckDBPyConnection, known: list[KnownPerson]) -> None:
-    """People over the whole dataset (cheap: only tags and labels), so an incremental build
-    resolves exactly as a cold one; ids of ``known`` persons are kept."""
-    for table in PEOPLE_TABLES:
-        con.execute(f"DELETE FROM {table}")
-    tags = con.execute("SELECT doc_id, person_tags FROM documents ORDER BY doc_id").fetchall()
-    speakers: dict[str, list[str]] = defaultdict(list)
-    for doc, label in con.execute(
-        "SELECT doc_id, speaker_label FROM utterances ORDER BY doc_id, turn_index"
-    ).fetchall():
-        speakers[doc].append(label)
-    docs = [DocPeople(doc, tuple(t), tuple(speakers.get(doc, ()))) for doc, t in tags]
-    res = resolve_people(docs, known)
+    """Resolve the people of what changed (``kremlin.persons.resolve_changes``): the result
+    is the one a resolution of every document gives; ids of ``known`` persons are kept.
+
+    The resolver's state (lexicon, label parses, per-page name keys, clusters) lives in the
+    ``people_*`` bookkeeping tables of the database, so the parent's copy carries it to an
+    incremental build; without it (cold build, or a parent from older code) every document
+    is resolved."""
+    state = _load_people_state(con)
+    if state is None:
+        con.execute(f"DROP TABLE IF EXISTS {_PEOPLE_ENTITIES}")
+        con.execute(f"CREATE TABLE {_PEOPLE_ENTITIES} ({_PEOPLE_ENTITY_COLUMNS})")
+        touched = "SELECT doc_id FROM documents"
+    else:
+        touched = f"SELECT doc_id FROM {STAGED['documents']} UNION SELECT doc_id FROM removed_docs"
+    docs = {r[0] for r in con.execute(touched).fetchall()}
+    previous = {kp.person_id: kp for kp in _person_rows(con)} if state is not None else {}
+    update = resolve_changes(_DuckPeople(con), known, docs, state, previous)
+    res = update.resolution
 
     turn_rows: dict[str, list] = {name: [] for name in _TURN_PEOPLE.names}
     mention_rows: dict[str, list] = {
         k: [] for k in ("doc_id", "person_id", "mentioned_as", "source", "position")
     }
-    for doc in docs:
+    for doc in update.docs:
         # Column lists grow a document at a time (per-value appends cost about a second
         # at 20,000 documents).
         ids, spks = res.speaker_ids[doc.doc_id], res.speakers[doc.doc_id]
@@ -428,6 +442,8 @@ def _resolve_people(con: duckdb.DuckDBPyConnection, known: list[KnownPerson]) ->
         f"speaker_role = t.speaker_role, person_id = t.person_id FROM turn_people t WHERE {differs}"
     )
     con.unregister("turn_people")
+    _register_values(con, "people_docs", [d.doc_id for d in update.docs])
+    con.execute("DELETE FROM document_persons WHERE doc_id IN (SELECT v FROM people_docs)")
     if mention_rows["doc_id"]:
         con.register("mentions", pa.table(mention_rows))
         con.execute(
@@ -435,6 +451,8 @@ def _resolve_people(con: duckdb.DuckDBPyConnection, known: list[KnownPerson]) ->
             "FROM mentions ORDER BY doc_id, source DESC, position"
         )
         con.unregister("mentions")
+    _register_values(con, "people_kept", sorted(update.kept_persons))
+    con.execute("DELETE FROM persons WHERE person_id NOT IN (SELECT v FROM people_kept)")
     if res.persons:
         con.register("persons_arrow", pa.Table.from_pylist(res.persons))
         con.execute(
@@ -442,6 +460,7 @@ def _resolve_people(con: duckdb.DuckDBPyConnection, known: list[KnownPerson]) ->
             "FROM persons_arrow ORDER BY person_id"
         )
         con.unregister("persons_arrow")
+    _save_people_state(con, update.state)
 
 
 _TURN_PEOPLE = pa.schema(
@@ -454,6 +473,227 @@ _TURN_PEOPLE = pa.schema(
         ("person_id", pa.string()),
     ]
 )
+
+# ---- the person resolver's bookkeeping tables (not data: never exported or fingerprinted)
+
+_PEOPLE_ENTITIES = "people_entities"
+_PEOPLE_ENTITY_COLUMNS = "doc_id VARCHAR, key VARCHAR, surname VARCHAR, is_tag BOOLEAN"
+_PEOPLE_TABLES: dict[str, tuple[str, str, dict[str, str]]] = {
+    "people_lexicon": (
+        "kind VARCHAR, key VARCHAR",
+        "the name lexicon the label parses of people_parses were made with",
+        {"kind": "given or surname.", "key": "Spelling-folded word key (kremlin.names.token_key)."},
+    ),
+    "people_parses": (
+        "text VARCHAR, kind VARCHAR, name VARCHAR, role VARCHAR, queried VARCHAR[], "
+        "bare_given VARCHAR, bare_surname VARCHAR",
+        "every speaker label and known alias parsed, with the lexicon keys each parse looked up",
+        {
+            "text": "Label or alias text as printed.",
+            "kind": "Speaker kind of the parse (person, anonymous, heading).",
+            "name": "Name part of the parse.",
+            "role": "Role part of the parse.",
+            "queried": "Word keys the parse asked the lexicon about (it is valid while their answers stay).",
+            "bare_given": "Given-name key a role-less two-word label teaches the lexicon.",
+            "bare_surname": "Surname key a role-less two-word label teaches the lexicon.",
+        },
+    ),
+    _PEOPLE_ENTITIES: (
+        _PEOPLE_ENTITY_COLUMNS,
+        "the name key of every page entity (a tag, or speakers of one name on a page)",
+        {
+            "doc_id": "Document of the page entity.",
+            "key": "Name key: spelling-folded words, sorted, space-separated.",
+            "surname": "Surname word key of the entity.",
+            "is_tag": "Whether the entity is a footer Persons tag.",
+        },
+    ),
+    "people_clusters": (
+        "key VARCHAR, root VARCHAR, person_id VARCHAR",
+        "the cluster of every name key, and the person of each one-person cluster",
+        {
+            "key": "Name key.",
+            "root": "Name key that identifies the key's cluster.",
+            "person_id": "The cluster's person when it has exactly one (else NULL).",
+        },
+    ),
+}
+
+
+def _register_values(con: duckdb.DuckDBPyConnection, name: str, values: list[str]) -> None:
+    con.register(name, pa.table({"v": pa.array(values, pa.string())}))
+
+
+class _DuckPeople:
+    """``kremlin.persons.PeopleStore`` over a build's tables: distinct texts, keys and
+    per-key counts come out of SQL, only the documents asked for come out as rows."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def _column(self, sql: str) -> list:
+        return self.con.execute(sql).to_arrow_table().column(0).to_pylist()
+
+    def _where(self, values: Collection[str]) -> str:
+        _register_values(self.con, "people_want", sorted(values))
+        return "(SELECT v FROM people_want)"
+
+    def tag_texts(self) -> set[str]:
+        return set(self._column("SELECT DISTINCT unnest(person_tags) FROM documents"))
+
+    def label_texts(self) -> set[str]:
+        return set(self._column("SELECT DISTINCT speaker_label FROM utterances"))
+
+    def docs_with_labels(self, labels: Collection[str]) -> set[str]:
+        if not labels:
+            return set()
+        return set(
+            self._column(
+                f"SELECT DISTINCT doc_id FROM utterances WHERE speaker_label IN {self._where(labels)}"
+            )
+        )
+
+    def doc_people(self, doc_ids: Collection[str]) -> list[DocPeople]:
+        if not doc_ids:
+            return []
+        want = self._where(doc_ids)
+        t = self.con.execute(
+            f"""
+            SELECT d.doc_id, d.person_tags, coalesce(s.labels, []) AS labels
+            FROM documents d
+            LEFT JOIN (SELECT doc_id, list(speaker_label ORDER BY turn_index) AS labels FROM utterances
+                       WHERE doc_id IN {want} GROUP BY doc_id) s USING (doc_id)
+            WHERE d.doc_id IN {want} ORDER BY d.doc_id
+            """
+        ).to_arrow_table()
+        return [
+            DocPeople(d, tuple(tags or ()), tuple(labels))
+            for d, tags, labels in zip(
+                t.column(0).to_pylist(), t.column(1).to_pylist(), t.column(2).to_pylist(), strict=True
+            )
+        ]
+
+    def entity_keys(self, doc_ids: Collection[str]) -> set[str]:
+        if not doc_ids:
+            return set()
+        return set(
+            self._column(
+                f"SELECT DISTINCT key FROM {_PEOPLE_ENTITIES} WHERE doc_id IN {self._where(doc_ids)}"
+            )
+        )
+
+    def replace_entities(self, doc_ids: Collection[str], rows: list[EntityRow]) -> None:
+        if doc_ids:
+            self.con.execute(f"DELETE FROM {_PEOPLE_ENTITIES} WHERE doc_id IN {self._where(doc_ids)}")
+        if rows:
+            cols = list(zip(*rows, strict=True))
+            self.con.register(
+                "people_rows",
+                pa.table(
+                    {
+                        "doc_id": pa.array(cols[0], pa.string()),
+                        "key": pa.array(cols[1], pa.string()),
+                        "surname": pa.array(cols[2], pa.string()),
+                        "is_tag": pa.array(cols[3], pa.bool_()),
+                    }
+                ),
+            )
+            self.con.execute(f"INSERT INTO {_PEOPLE_ENTITIES} SELECT * FROM people_rows ORDER BY doc_id")
+            self.con.unregister("people_rows")
+
+    def docs_with_keys(self, keys: Collection[str]) -> set[str]:
+        if not keys:
+            return set()
+        return set(
+            self._column(f"SELECT DISTINCT doc_id FROM {_PEOPLE_ENTITIES} WHERE key IN {self._where(keys)}")
+        )
+
+    def key_stats(self) -> list[KeyStat]:
+        t = self.con.execute(
+            f"SELECT key, surname, count(*) FILTER (WHERE is_tag), count(*) FROM {_PEOPLE_ENTITIES} "
+            "GROUP BY key, surname ORDER BY key, surname"
+        ).to_arrow_table()
+        return [KeyStat(*r) for r in zip(*(c.to_pylist() for c in t.columns), strict=True)]
+
+
+def _person_rows(con: duckdb.DuckDBPyConnection) -> list[KnownPerson]:
+    rows = con.execute(
+        "SELECT person_id, name, sort_name, aliases FROM persons ORDER BY person_id"
+    ).fetchall()
+    return [KnownPerson(pid, name, sort, tuple(aliases or ())) for pid, name, sort, aliases in rows]
+
+
+def _load_people_state(con: duckdb.DuckDBPyConnection) -> PeopleState | None:
+    if not all(_has_table(con, t) for t in _PEOPLE_TABLES):
+        return None
+    lex: dict[str, set[str]] = {"given": set(), "surname": set()}
+    for kind, key in con.execute("SELECT kind, key FROM people_lexicon").fetchall():
+        lex[kind].add(key)
+    parses = {
+        text: ParsedText(
+            Speaker(kind, name, role),
+            frozenset(queried),
+            (bg, bs) if bg is not None and bs is not None else None,
+        )
+        for text, kind, name, role, queried, bg, bs in con.execute("SELECT * FROM people_parses").fetchall()
+    }
+    roots: dict[str, str] = {}
+    person_of: dict[str, str] = {}
+    for key, root, pid in con.execute("SELECT key, root, person_id FROM people_clusters").fetchall():
+        roots[key] = root
+        if pid is not None:
+            person_of[key] = pid
+    return PeopleState(
+        NameLexicon(frozenset(lex["given"]), frozenset(lex["surname"])), parses, roots, person_of
+    )
+
+
+def _save_people_state(con: duckdb.DuckDBPyConnection, state: PeopleState) -> None:
+    for table, (cols, what, column_docs) in _PEOPLE_TABLES.items():
+        if table != _PEOPLE_ENTITIES:
+            con.execute(f"CREATE OR REPLACE TABLE {table} ({cols})")
+        con.execute(
+            f"COMMENT ON TABLE {table} IS {sql_str('Build bookkeeping of person resolution, not data: ' + what + '.')}"
+        )
+        for col, doc in column_docs.items():
+            con.execute(f"COMMENT ON COLUMN {table}.{col} IS {sql_str(doc)}")
+    lex = sorted(
+        [("given", k) for k in state.lexicon.given] + [("surname", k) for k in state.lexicon.surnames]
+    )
+    _insert_columns(con, "people_lexicon", ["kind", "key"], list(zip(*lex, strict=True)) if lex else [[], []])
+    texts = sorted(state.parses)
+    ps = [state.parses[t] for t in texts]
+    con.register(
+        "parses_arrow",
+        pa.table(
+            {
+                "text": pa.array(texts, pa.string()),
+                "kind": pa.array([p.speaker.kind for p in ps], pa.string()),
+                "name": pa.array([p.speaker.name for p in ps], pa.string()),
+                "role": pa.array([p.speaker.role for p in ps], pa.string()),
+                "queried": pa.array([sorted(p.queried) for p in ps], pa.list_(pa.string())),
+                "bare_given": pa.array([p.bare[0] if p.bare else None for p in ps], pa.string()),
+                "bare_surname": pa.array([p.bare[1] if p.bare else None for p in ps], pa.string()),
+            }
+        ),
+    )
+    con.execute("INSERT INTO people_parses SELECT * FROM parses_arrow")
+    con.unregister("parses_arrow")
+    keys = sorted(state.roots)
+    _insert_columns(
+        con,
+        "people_clusters",
+        ["key", "root", "person_id"],
+        [keys, [state.roots[k] for k in keys], [state.person_of.get(k) for k in keys]],
+    )
+
+
+def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, names: list[str], cols) -> None:
+    con.register(
+        "state_arrow", pa.table({n: pa.array(list(c), pa.string()) for n, c in zip(names, cols, strict=True)})
+    )
+    con.execute(f"INSERT INTO {table} SELECT * FROM state_arrow")
+    con.unregister("state_arrow")
 
 
 def _mentions(rows: dict[str, list], doc: str, pids: list, texts: list[str], source: str, positions) -> None:
@@ -471,9 +711,6 @@ def known_persons_from(db_path: Path | None) -> list[KnownPerson]:
         return []
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        rows = con.execute(
-            "SELECT person_id, name, sort_name, aliases FROM persons ORDER BY person_id"
-        ).fetchall()
+        return _person_rows(con)
     finally:
         con.close()
-    return [KnownPerson(pid, name, sort, tuple(aliases or ())) for pid, name, sort, aliases in rows]

@@ -36,8 +36,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple, Protocol, cast
 
 from kremlin.names import (
     DEFAULT_LEXICON,
@@ -143,7 +145,7 @@ class _Entity:
     names: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
-    person: int = -1
+    person: _Person | None = None
 
 
 def _match_score(n: _Name, e: _Entity) -> int:
@@ -195,30 +197,75 @@ class _DSU:
             self.parent[hi] = lo
 
 
-# ----------------------------------------------------------------------------- resolver
+# ----------------------------------------------------------------------------- lexicon and label parses
 
 
-def _lexicon(docs: list[DocPeople], known: list[KnownPerson]) -> NameLexicon:
+@dataclass(frozen=True)
+class ParsedText:
+    """One speaker label (or alias) parsed against a lexicon, with what the parse looked up.
+
+    ``queried`` holds every word key the parser asked the lexicon about: the parse is a
+    function of the text and of those answers alone, so it stays valid under a new lexicon
+    that answers them the same (this is what lets an incremental run re-parse only the
+    labels a lexicon change can reach). ``bare`` is what the label teaches the lexicon
+    (given-name key, surname key of a role-less two-word label), independent of any lexicon.
+    """
+
+    speaker: Speaker
+    queried: frozenset[str]
+    bare: tuple[str, str] | None
+
+
+class _Traced:
+    """A lexicon word set that records the keys it is asked about."""
+
+    __slots__ = ("keys", "log")
+
+    def __init__(self, keys: frozenset[str], log: set[str]) -> None:
+        self.keys, self.log = keys, log
+
+    def __contains__(self, key: object) -> bool:
+        self.log.add(str(key))
+        return key in self.keys
+
+
+def _bare_pair(label: str) -> tuple[str, str] | None:
+    # A bare two-word label ("Megyn Kelly") tells the first word is a given name.
+    sp = parse_speaker_label(label)
+    if sp.kind == "person" and sp.role is None and sp.name and len(sp.name.split()) == 2:
+        first, last = sp.name.split()
+        if not is_particle(first):
+            return token_key(first), token_key(last)
+    return None
+
+
+def parse_traced(text: str, lex: NameLexicon) -> ParsedText:
+    log: set[str] = set()
+    traced = NameLexicon(
+        cast(frozenset[str], _Traced(lex.given, log)), cast(frozenset[str], _Traced(lex.surnames, log))
+    )
+    return ParsedText(parse_speaker_label(text, traced), frozenset(log), _bare_pair(text))
+
+
+def _lexicon(
+    tags: Iterable[str], known: list[KnownPerson], bares: Iterable[tuple[str, str] | None]
+) -> NameLexicon:
+    """Given names and surnames learnt from every tag, the known persons and bare labels."""
     given: set[str] = set()
     surnames: set[str] = set()
-    for d in docs:
-        for t in d.tags:
-            tn = parse_tag(t)
-            given.update(token_key(g) for g in tn.given if not is_particle(g))
-            surnames.update(token_key(s) for s in tn.surname if not is_particle(s))
+    for t in tags:
+        tn = parse_tag(t)
+        given.update(token_key(g) for g in tn.given if not is_particle(g))
+        surnames.update(token_key(s) for s in tn.surname if not is_particle(s))
     for kp in known:
         toks = [t for t in kp.name.split() if not is_particle(t)]
         if len(toks) >= 2:
             given.add(token_key(toks[0]))
             surnames.add(token_key(toks[-1]))
-    # A bare two-word label ("Megyn Kelly") tells the first word is a given name.
-    for lab in sorted({lab for d in docs for lab in d.speakers}):
-        sp = parse_speaker_label(lab)
-        if sp.kind == "person" and sp.role is None and sp.name and len(sp.name.split()) == 2:
-            first, last = sp.name.split()
-            if not is_particle(first):
-                given.add(token_key(first))
-                surnames.add(token_key(last))
+    for bare in bares:
+        if bare is not None:
+            given.add(bare[0])
+            surnames.add(bare[1])
     given.discard("")
     surnames.discard("")
     return DEFAULT_LEXICON.extend(given, surnames)
@@ -226,19 +273,36 @@ def _lexicon(docs: list[DocPeople], known: list[KnownPerson]) -> NameLexicon:
 
 @dataclass
 class _Memo:
-    """Per-call caches: the same labels and tags recur on thousands of pages."""
+    """Per-call caches: the same labels and tags recur on thousands of pages.
+
+    Label parses start from ``reuse`` (parses of an earlier call) for every text whose
+    looked-up keys are not in ``stale`` (the keys the lexicon now answers differently);
+    ``changed`` collects the texts whose parse differs from the reused one."""
 
     lex: NameLexicon
-    labels: dict[str, Speaker] = field(default_factory=dict)
+    reuse: dict[str, ParsedText] = field(default_factory=dict)
+    stale: frozenset[str] | None = None  # None: nothing can be reused
+    parses: dict[str, ParsedText] = field(default_factory=dict)
+    changed: set[str] = field(default_factory=set)
     names: dict[str, _Name] = field(default_factory=dict)
     tags: dict[str, _Name] = field(default_factory=dict)
     scores: dict[tuple[int, int], int] = field(default_factory=dict)
 
+    def parsed(self, label: str) -> ParsedText:
+        p = self.parses.get(label)
+        if p is None:
+            old = self.reuse.get(label)
+            if old is not None and self.stale is not None and old.queried.isdisjoint(self.stale):
+                p = old
+            else:
+                p = parse_traced(label, self.lex)
+                if old is None or old.speaker != p.speaker:
+                    self.changed.add(label)
+            self.parses[label] = p
+        return p
+
     def speaker(self, label: str) -> Speaker:
-        sp = self.labels.get(label)
-        if sp is None:
-            sp = self.labels[label] = parse_speaker_label(label, self.lex)
-        return sp
+        return self.parsed(label).speaker
 
     def label_name(self, name: str) -> _Name:
         n = self.names.get(name)
@@ -262,9 +326,11 @@ class _Memo:
         return score
 
 
-def _link_doc(
-    doc: DocPeople, parsed: list[Speaker], memo: _Memo
-) -> tuple[list[_Entity], list[_Entity | None]]:
+# ----------------------------------------------------------------------------- 1-2: one page
+
+
+def _link_doc(doc: DocPeople, memo: _Memo) -> tuple[list[Speaker], list[_Entity], list[_Entity | None]]:
+    parsed = [memo.speaker(lab) for lab in doc.speakers]
     ents: list[_Entity] = []
     exact: dict[Key, _Entity] = {}
     for t in doc.tags:
@@ -300,44 +366,87 @@ def _link_doc(
         e.labels.append(doc.speakers[k])
         if sp.role:
             e.roles.append(sp.role)
-    return ents, turn_ent
+    return parsed, ents, turn_ent
 
 
-def _features(e: _Entity, doc_ents: list[_Entity], root_of: dict[int, Key]) -> set[str]:
-    feats = {"r:" + w.lower() for r in e.roles for w in re.findall(r"[A-Za-z]{4,}", r)}
-    for o in doc_ents:
-        if o is not e:
-            feats.add("c:" + "|".join(sorted(root_of[id(o)])))
-    return feats
+@dataclass
+class _Page:
+    doc: DocPeople
+    speakers: list[Speaker]
+    ents: list[_Entity]
+    turn_ents: list[_Entity | None]
 
 
-def resolve_people(docs: Iterable[DocPeople], known: Iterable[KnownPerson] = ()) -> Resolution:
-    """Give every tag and named speaker a person id; see the module docstring for the rules."""
-    by_id: dict[str, DocPeople] = {}
-    for d in docs:
-        prev = by_id.get(d.doc_id)
-        if prev is not None and prev != d:
-            raise ValueError(f"doc_id {d.doc_id!r} given twice with different content")
-        by_id[d.doc_id] = d
-    doc_list = [by_id[k] for k in sorted(by_id)]
-    known_list = sorted(known, key=lambda kp: kp.person_id)
-    lex = _lexicon(doc_list, known_list)
-    memo = _Memo(lex)
+# ----------------------------------------------------------------------------- 3: across pages
 
-    # ---- 1-2: parse and link inside each page
-    speakers: dict[str, list[Speaker]] = {}
-    doc_ents: dict[str, list[_Entity]] = {}
-    turn_ents: dict[str, list[_Entity | None]] = {}
-    for d in doc_list:
-        parsed = [memo.speaker(lab) for lab in d.speakers]
-        speakers[d.doc_id] = parsed
-        doc_ents[d.doc_id], turn_ents[d.doc_id] = _link_doc(d, parsed, memo)
-    all_ents = [e for d in doc_list for e in doc_ents[d.doc_id] if e.name.keys]
 
-    # ---- 3: link across pages
-    groups: dict[Key, list[_Entity]] = defaultdict(list)
-    for e in all_ents:
-        groups[e.name.keys].append(e)
+@lru_cache(maxsize=65536)
+def key_text(k: Key) -> str:
+    """A name key as stored: its word keys sorted, space-separated (word keys hold no space)."""
+    return " ".join(sorted(k))
+
+
+def _key_of(text: str) -> Key:
+    return frozenset(text.split())
+
+
+def _sort_key(k: Key) -> tuple[str, ...]:
+    return tuple(sorted(k))
+
+
+class EntityRow(NamedTuple):
+    """A page entity as the key index stores it: what cross-page linking reads of it."""
+
+    doc_id: str
+    key: str
+    surname: str
+    is_tag: bool
+
+
+def _entity_rows(pages: Iterable[_Page]) -> list[EntityRow]:
+    return [
+        EntityRow(e.doc_id, key_text(e.name.keys), e.name.surname, e.is_tag)
+        for p in pages
+        for e in p.ents
+        if e.name.keys
+    ]
+
+
+@dataclass(frozen=True)
+class KeyStat:
+    """How often a name key's page entities carry a surname: tag entities and all entities."""
+
+    key: str
+    surname: str
+    n_tags: int
+    n_all: int
+
+
+def key_stats(rows: Iterable[EntityRow]) -> list[KeyStat]:
+    counts: Counter[tuple[str, str, bool]] = Counter((r.key, r.surname, r.is_tag) for r in rows)
+    pairs = {(k, s) for k, s, _ in counts}
+    return [
+        KeyStat(k, s, counts[(k, s, True)], counts[(k, s, True)] + counts[(k, s, False)])
+        for k, s in sorted(pairs)
+    ]
+
+
+@dataclass
+class _Clusters:
+    dsu: _DSU
+    members: dict[Key, list[Key]]  # root -> its keys
+    claims: dict[Key, list[KnownPerson]]  # root -> the known persons whose own name is in it
+    order: list[Key]  # roots, sorted
+
+
+def _cluster(stats: Iterable[KeyStat], known_list: list[KnownPerson], memo: _Memo) -> _Clusters:
+    tag_votes: dict[Key, Counter[str]] = defaultdict(Counter)
+    all_votes: dict[Key, Counter[str]] = defaultdict(Counter)
+    for st in stats:
+        k = _key_of(st.key)
+        all_votes[k][st.surname] += st.n_all
+        if st.n_tags:
+            tag_votes[k][st.surname] += st.n_tags
     known_keys: dict[Key, list[KnownPerson]] = defaultdict(list)
     known_sets: list[set[Key]] = []
     for kp in known_list:
@@ -356,17 +465,17 @@ def resolve_people(docs: Iterable[DocPeople], known: Iterable[KnownPerson] = ())
         known_keys[k] = [kp for kp in known_keys[k] if frozenset(name_key(kp.name)) == k]
         if not known_keys[k]:
             del known_keys[k]
-    dsu = _DSU(set(groups) | set(known_keys))
+    dsu = _DSU(set(all_votes) | set(known_keys))
     for kp, ks in zip(known_list, known_sets, strict=True):
         own = frozenset(name_key(kp.name))
         for k in ks - ambiguous:
             if own:
                 dsu.union(own, k)
     surname_votes: dict[Key, str] = {}
-    for k, es in groups.items():
-        votes = Counter(e.name.surname for e in es if e.is_tag) or Counter(e.name.surname for e in es)
+    for k, counts in all_votes.items():
+        votes = tag_votes.get(k) or counts
         surname_votes[k] = min(votes, key=lambda s: (-votes[s], s))
-    multi = sorted((k for k in dsu.parent if len(k) >= 2), key=lambda x: tuple(sorted(x)))
+    multi = sorted((k for k in dsu.parent if len(k) >= 2), key=_sort_key)
     # near-identical spellings: same words but one, and that one a typo away
     buckets: dict[Key, list[tuple[str, Key]]] = defaultdict(list)
     for k in multi:
@@ -383,8 +492,8 @@ def resolve_people(docs: Iterable[DocPeople], known: Iterable[KnownPerson] = ())
     for k in multi:
         for w in k:
             by_word[w].append(k)
-    tagged = {k for k, es in groups.items() if any(e.is_tag for e in es)} | set(known_keys)
-    for k in sorted(groups, key=lambda x: tuple(sorted(x))):
+    tagged = set(tag_votes) | set(known_keys)
+    for k in sorted(all_votes, key=_sort_key):
         if k in tagged:
             continue
         sur = surname_votes.get(k, "")
@@ -396,118 +505,142 @@ def resolve_people(docs: Iterable[DocPeople], known: Iterable[KnownPerson] = ())
         cands.discard(dsu.find(k))
         if len(cands) == 1:
             dsu.union(k, next(iter(cands)))
-
-    clusters: dict[Key, list[Key]] = defaultdict(list)
+    members: dict[Key, list[Key]] = defaultdict(list)
     for k in dsu.parent:
-        clusters[dsu.find(k)].append(k)
-    root_of = {id(e): dsu.find(e.name.keys) for e in all_ents}
-
-    # ---- 4: namesakes and known persons
-    persons: list[dict] = []  # working records
-    known_taken: set[str] = set()
-    cluster_order = sorted(clusters, key=lambda r: tuple(sorted(r)))
-    ents_by_root: dict[Key, list[_Entity]] = defaultdict(list)
-    for e in all_ents:
-        ents_by_root[root_of[id(e)]].append(e)
+        members[dsu.find(k)].append(k)
     # a known person belongs to the cluster holding its own name (its aliases were unioned in)
     claims: dict[Key, list[KnownPerson]] = defaultdict(list)
     for kp in known_list:
         k = frozenset(name_key(kp.name))
         if k in dsu.parent:
             claims[dsu.find(k)].append(kp)
-    for r in cluster_order:
-        es = ents_by_root.get(r, [])
-        if not es:
-            continue
-        per_doc_tags = Counter(e.doc_id for e in es if e.is_tag)
-        mine = [kp for kp in claims.get(r, ()) if kp.person_id not in known_taken]
-        same_name = Counter(frozenset(name_key(kp.name)) for kp in mine)
-        n_slots = max([1, *per_doc_tags.values(), *same_name.values()])
-        if n_slots == 1:
-            own = [kp for kp in mine if frozenset(name_key(kp.name)) in clusters[r]]
-            slots_known = (own or mine)[:1]
-        else:
-            top = max(same_name, key=lambda k: (same_name[k], tuple(sorted(k)))) if same_name else None
-            slots_known = [kp for kp in mine if frozenset(name_key(kp.name)) == top][:n_slots]
-        for kp in slots_known:
-            known_taken.add(kp.person_id)
-        base = len(persons)
-        for s in range(n_slots):
-            kp = slots_known[s] if s < len(slots_known) else None
-            persons.append({"known": kp, "root": r, "slot": s, "ents": []})
-        if n_slots == 1:
-            for e in es:
-                e.person = base
-                persons[base]["ents"].append(e)
-            continue
-        profiles: list[Counter[str]] = [Counter() for _ in range(n_slots)]
-        for s, kp in enumerate(slots_known):
-            for a in kp.aliases:
-                sp = memo.speaker(a)
-                if sp.role:
-                    profiles[s].update("r:" + w.lower() for w in re.findall(r"[A-Za-z]{4,}", sp.role))
-        by_doc: dict[str, list[_Entity]] = defaultdict(list)
-        for e in es:
-            by_doc[e.doc_id].append(e)
-        for doc_id in sorted(by_doc):
-            used: set[int] = set()
-            for e in sorted(by_doc[doc_id], key=lambda x: not x.is_tag):
-                feats = _features(e, doc_ents[doc_id], root_of)
-                free = [s for s in range(n_slots) if s not in used] or list(range(n_slots))
-                best = max(free, key=lambda s: (sum(1 for f in feats if profiles[s][f]), -s))
-                if e.is_tag:
-                    used.add(best)
-                profiles[best].update(feats)
-                e.person = base + best
-                persons[base + best]["ents"].append(e)
+    return _Clusters(dsu, dict(members), dict(claims), sorted(members, key=_sort_key))
 
-    # ---- 5: names and ids
-    reserved = {kp.person_id for kp in known_list}
+
+# ----------------------------------------------------------------------------- 4: namesakes
+
+
+@dataclass
+class _Person:
+    known: KnownPerson | None
+    root: Key
+    slot: int
+    ents: list[_Entity] = field(default_factory=list)
+    row: dict | None = None
+
+
+def _features(e: _Entity, doc_ents: list[_Entity], root_of: dict[int, Key]) -> set[str]:
+    feats = {"r:" + w.lower() for r in e.roles for w in re.findall(r"[A-Za-z]{4,}", r)}
+    for o in doc_ents:
+        if o is not e:
+            feats.add("c:" + "|".join(sorted(root_of[id(o)])))
+    return feats
+
+
+def _assign(
+    r: Key,
+    es: list[_Entity],
+    cl: _Clusters,
+    known_taken: set[str],
+    pages: dict[str, _Page],
+    root_of: dict[int, Key],
+    memo: _Memo,
+) -> list[_Person]:
+    """The persons of one cluster (``es``: its page entities in document order)."""
+    per_doc_tags = Counter(e.doc_id for e in es if e.is_tag)
+    mine = [kp for kp in cl.claims.get(r, ()) if kp.person_id not in known_taken]
+    same_name = Counter(frozenset(name_key(kp.name)) for kp in mine)
+    n_slots = max([1, *per_doc_tags.values(), *same_name.values()])
+    if n_slots == 1:
+        own = [kp for kp in mine if frozenset(name_key(kp.name)) in cl.members[r]]
+        slots_known = (own or mine)[:1]
+    else:
+        top = max(same_name, key=lambda k: (same_name[k], _sort_key(k))) if same_name else None
+        slots_known = [kp for kp in mine if frozenset(name_key(kp.name)) == top][:n_slots]
+    for kp in slots_known:
+        known_taken.add(kp.person_id)
+    persons = [_Person(slots_known[s] if s < len(slots_known) else None, r, s) for s in range(n_slots)]
+    if n_slots == 1:
+        for e in es:
+            e.person = persons[0]
+            persons[0].ents.append(e)
+        return persons
+    profiles: list[Counter[str]] = [Counter() for _ in range(n_slots)]
+    for s, kp in enumerate(slots_known):
+        for a in kp.aliases:
+            sp = memo.speaker(a)
+            if sp.role:
+                profiles[s].update("r:" + w.lower() for w in re.findall(r"[A-Za-z]{4,}", sp.role))
+    by_doc: dict[str, list[_Entity]] = defaultdict(list)
+    for e in es:
+        by_doc[e.doc_id].append(e)
+    for doc_id in sorted(by_doc):
+        used: set[int] = set()
+        for e in sorted(by_doc[doc_id], key=lambda x: not x.is_tag):
+            feats = _features(e, pages[doc_id].ents, root_of)
+            free = [s for s in range(n_slots) if s not in used] or list(range(n_slots))
+            best = max(free, key=lambda s: (sum(1 for f in feats if profiles[s][f]), -s))
+            if e.is_tag:
+                used.add(best)
+            profiles[best].update(feats)
+            e.person = persons[best]
+            persons[best].ents.append(e)
+    return persons
+
+
+# ----------------------------------------------------------------------------- 5: names and ids
+
+
+def _person_row(p: _Person) -> dict:
+    es = p.ents
+    tag_docs: Counter[str] = Counter()
+    name_docs: Counter[str] = Counter()
+    for tag_text, _doc in {(t, e.doc_id) for e in es for t in e.tags}:
+        tag_docs[tag_text] += 1
+    for nm, _doc in {(n, e.doc_id) for e in es for n in e.names}:
+        name_docs[nm] += 1
+    name_uses = Counter(n for e in es for n in e.names)
+    if tag_docs:
+        best_tag = min(tag_docs, key=lambda t: (-tag_docs[t], t))
+        tn = parse_tag(best_tag)
+        name, sort_name = tn.name, tn.sort_name
+        want = sorted(tn.name.split())
+        same = sorted(
+            (n for n in name_docs if sorted(n.split()) == want),
+            key=lambda n: (-name_docs[n], -name_uses[n], n),
+        )
+        if same:
+            name = same[0]
+    else:
+        name = min(
+            name_docs,
+            key=lambda n: (bool(initials(n)), -len(n.split()), -name_docs[n], -name_uses[n], n),
+        )
+        sort_name = sort_name_of(name)
+    aliases = {t for e in es for t in e.tags} | {n for e in es for n in e.names}
+    aliases |= {lab for e in es for lab in e.labels}
+    kp = p.known
+    if kp is not None:
+        aliases |= set(kp.aliases)
+    return {
+        "person_id": kp.person_id if kp is not None else "",
+        "name": name,
+        "sort_name": sort_name,
+        "aliases": sorted(a for a in aliases if a),
+        "n_documents": len({e.doc_id for e in es}),
+    }
+
+
+def _name_persons(persons: list[_Person], reserved: set[str]) -> list[dict]:
+    """Rows of the persons with mentions; a person new here takes its slug's next free id."""
     rows: list[dict] = []
     pending: list[tuple[str, tuple[str, ...], int, dict]] = []
     for p in persons:
-        es: list[_Entity] = p["ents"]
-        if not es:
+        if not p.ents:
             continue
-        tag_docs: Counter[str] = Counter()
-        name_docs: Counter[str] = Counter()
-        for tag_text, _doc in {(t, e.doc_id) for e in es for t in e.tags}:
-            tag_docs[tag_text] += 1
-        for nm, _doc in {(n, e.doc_id) for e in es for n in e.names}:
-            name_docs[nm] += 1
-        name_uses = Counter(n for e in es for n in e.names)
-        if tag_docs:
-            best_tag = min(tag_docs, key=lambda t: (-tag_docs[t], t))
-            tn = parse_tag(best_tag)
-            name, sort_name = tn.name, tn.sort_name
-            want = sorted(tn.name.split())
-            same = sorted(
-                (n for n in name_docs if sorted(n.split()) == want),
-                key=lambda n: (-name_docs[n], -name_uses[n], n),
-            )
-            if same:
-                name = same[0]
-        else:
-            name = min(
-                name_docs,
-                key=lambda n: (bool(initials(n)), -len(n.split()), -name_docs[n], -name_uses[n], n),
-            )
-            sort_name = sort_name_of(name)
-        aliases = {t for e in es for t in e.tags} | {n for e in es for n in e.names}
-        aliases |= {lab for e in es for lab in e.labels}
-        kp = p["known"]
-        if kp is not None:
-            aliases |= set(kp.aliases)
-        row = {
-            "person_id": kp.person_id if kp is not None else "",
-            "name": name,
-            "sort_name": sort_name,
-            "aliases": sorted(a for a in aliases if a),
-            "n_documents": len({e.doc_id for e in es}),
-        }
-        p["row"] = row
-        if kp is None:
-            pending.append((slugify(name), tuple(sorted(p["root"])), p["slot"], row))
+        p.row = row = _person_row(p)
+        if p.known is None:
+            pending.append((slugify(row["name"]), _sort_key(p.root), p.slot, row))
         rows.append(row)
     for slug, _root, _slot, row in sorted(pending, key=lambda x: x[:3]):
         pid, n = slug, 1
@@ -517,15 +650,216 @@ def resolve_people(docs: Iterable[DocPeople], known: Iterable[KnownPerson] = ())
         reserved.add(pid)
         row["person_id"] = pid
     rows.sort(key=lambda r: r["person_id"])
+    return rows
+
+
+# ----------------------------------------------------------------------------- the resolver
+
+
+@dataclass(frozen=True)
+class PeopleState:
+    """What a resolution leaves for the next one to start from (stored with the dataset).
+
+    ``parses``: every label and alias text parsed under ``lexicon``; ``roots``: each name
+    key's cluster (the root key, stored as key text); ``person_of``: the person of every
+    cluster that has one person (only those can be reused: see ``resolve_changes``)."""
+
+    lexicon: NameLexicon
+    parses: dict[str, ParsedText]
+    roots: dict[str, str]
+    person_of: dict[str, str]
+
+
+class PeopleStore(Protocol):
+    """The documents' people index as the resolver reads it, and its per-page entity index.
+
+    The entity index (``EntityRow`` per page entity) is the resolver's own: it is read and
+    rewritten only through ``entity_keys``, ``docs_with_keys``, ``key_stats`` and
+    ``replace_entities``."""
+
+    def tag_texts(self) -> set[str]: ...  # distinct person tags of all documents
+    def label_texts(self) -> set[str]: ...  # distinct speaker labels of all documents
+    def docs_with_labels(self, labels: Collection[str]) -> set[str]: ...
+    def doc_people(self, doc_ids: Collection[str]) -> list[DocPeople]: ...  # those that exist
+    def entity_keys(self, doc_ids: Collection[str]) -> set[str]: ...  # keys indexed for the docs
+    def replace_entities(self, doc_ids: Collection[str], rows: list[EntityRow]) -> None: ...
+    def docs_with_keys(self, keys: Collection[str]) -> set[str]: ...
+    def key_stats(self) -> list[KeyStat]: ...
+
+
+@dataclass
+class PeopleUpdate:
+    """The outcome of ``resolve_changes``: what changed, and the state for the next run."""
+
+    docs: list[DocPeople]  # documents resolved anew (doc_id order); the others keep their ids
+    resolution: Resolution  # for ``docs``; ``persons`` are the rows of the clusters resolved anew
+    kept_persons: set[str]  # ids of the persons whose rows stay as they are
+    state: PeopleState
+
+
+def resolve_changes(
+    store: PeopleStore,
+    known: Iterable[KnownPerson],
+    touched: Collection[str],
+    state: PeopleState | None = None,
+    persons: dict[str, KnownPerson] | None = None,
+) -> PeopleUpdate:
+    """Resolve what ``touched`` documents (added, changed or removed since ``state``) change.
+
+    The result is the one ``resolve_people`` gives on every document: a cluster of names
+    is resolved anew unless it provably comes out the same, i.e. unless (a) it holds the
+    same name keys as before, (b) none of them occurs on a touched page or on a page
+    with a label whose parse changed (so its page entities are the same), (c) it had one
+    person, ``persons[pid]`` (the previous rows), and its claim on the known persons is
+    exactly that person. Then step 4 gives the one slot to that known person and step 5
+    rebuilds its row from the same entities, which is the stored row: id, names, aliases
+    (the known aliases are the row's own) and document count. Clusters of several
+    namesakes are always resolved anew (their assignment reads other clusters' roots).
+    Everything global (lexicon, label parses, the name clusters) is recomputed, from
+    distinct texts and per-key counts, not per page.
+    """
+    known_list = sorted(known, key=lambda kp: kp.person_id)
+    previous = persons or {}
+    reuse = state.parses if state is not None else {}
+    labels = store.label_texts()
+    bares = []
+    for lab in labels:
+        old = reuse.get(lab)
+        bares.append(old.bare if old is not None else _bare_pair(lab))
+    lex = _lexicon(store.tag_texts(), known_list, bares)
+    stale = None
+    if state is not None:
+        stale = frozenset((lex.given ^ state.lexicon.given) | (lex.surnames ^ state.lexicon.surnames))
+    memo = _Memo(lex, reuse=dict(reuse), stale=stale)
+    for lab in labels:
+        memo.parsed(lab)
+
+    # ---- 1-2 for the pages whose entities may differ
+    dirty = set(touched)
+    if state is not None:
+        dirty |= store.docs_with_labels(memo.changed & labels)
+    pages: dict[str, _Page] = {}
+
+    def link(doc_ids: Collection[str]) -> None:
+        for d in store.doc_people([x for x in doc_ids if x not in pages]):
+            pages[d.doc_id] = _Page(d, *_link_doc(d, memo))
+
+    dirty_keys = store.entity_keys(dirty)
+    link(dirty)
+    fresh = _entity_rows(pages[x] for x in sorted(pages))
+    store.replace_entities(dirty, fresh)
+    dirty_keys |= {r.key for r in fresh}
+
+    # ---- 3 over every name key
+    cl = _cluster(store.key_stats(), known_list, memo)
+    old_roots = state.roots if state is not None else {}
+    old_size = Counter(old_roots.values())
+    old_person = state.person_of if state is not None else {}
+
+    def reusable(r: Key) -> str | None:
+        rt = key_text(r)
+        pid = old_person.get(rt)
+        keys = [key_text(k) for k in cl.members[r]]
+        if (
+            pid is None
+            or old_size[rt] != len(keys)
+            or any(old_roots.get(k) != rt or k in dirty_keys for k in keys)
+        ):
+            return None
+        return pid if pid in previous and cl.claims.get(r) == [previous[pid]] else None
+
+    kept = {r: pid for r in cl.order if (pid := reusable(r)) is not None}
+    redo = [r for r in cl.order if r not in kept]
+    link(store.docs_with_keys([key_text(k) for r in redo for k in cl.members[r]]))
+
+    # ---- 4-5 for the clusters resolved anew
+    order = sorted(pages)
+    root_of = {id(e): cl.dsu.find(e.name.keys) for x in order for e in pages[x].ents if e.name.keys}
+    ents_by_root: dict[Key, list[_Entity]] = defaultdict(list)
+    for x in order:
+        for e in pages[x].ents:
+            if e.name.keys:
+                ents_by_root[root_of[id(e)]].append(e)
+    people: list[_Person] = []
+    known_taken: set[str] = set()
+    for r in cl.order:
+        if r in kept:
+            known_taken.add(kept[r])
+        elif ents_by_root.get(r):
+            people += _assign(r, ents_by_root[r], cl, known_taken, pages, root_of, memo)
+    rows = _name_persons(people, {kp.person_id for kp in known_list})
 
     def pid_of(e: _Entity | None) -> str | None:
-        if e is None or e.person < 0:
+        if e is None or not e.name.keys:
             return None
-        return persons[e.person]["row"]["person_id"]
+        if e.person is None:
+            return kept[root_of[id(e)]]
+        assert e.person.row is not None
+        return e.person.row["person_id"]
 
-    tag_ids: dict[str, list[str | None]] = {}
-    speaker_ids: dict[str, list[str | None]] = {}
-    for d in doc_list:
-        tag_ids[d.doc_id] = [pid_of(e) for e in doc_ents[d.doc_id] if e.is_tag]
-        speaker_ids[d.doc_id] = [pid_of(e) for e in turn_ents[d.doc_id]]
-    return Resolution(tag_ids=tag_ids, speaker_ids=speaker_ids, speakers=speakers, persons=rows)
+    res = Resolution(
+        tag_ids={x: [pid_of(e) for e in pages[x].ents if e.is_tag] for x in order},
+        speaker_ids={x: [pid_of(e) for e in pages[x].turn_ents] for x in order},
+        speakers={x: pages[x].speakers for x in order},
+        persons=rows,
+    )
+    person_of = {key_text(r): pid for r, pid in kept.items()}
+    slots = Counter(p.root for p in people)
+    for p in people:
+        if slots[p.root] == 1 and p.row is not None:
+            person_of[key_text(p.root)] = p.row["person_id"]
+    new_state = PeopleState(
+        lexicon=lex,
+        parses=memo.parses,
+        roots={key_text(k): key_text(cl.dsu.find(k)) for k in cl.dsu.parent},
+        person_of=person_of,
+    )
+    return PeopleUpdate([pages[x].doc for x in order], res, set(kept.values()), new_state)
+
+
+class _MemoryStore:
+    """``PeopleStore`` over documents held in memory (``resolve_people``, tests)."""
+
+    def __init__(self, docs: Iterable[DocPeople], entities: dict[str, list[EntityRow]] | None = None) -> None:
+        self.docs: dict[str, DocPeople] = {}
+        for d in docs:
+            prev = self.docs.get(d.doc_id)
+            if prev is not None and prev != d:
+                raise ValueError(f"doc_id {d.doc_id!r} given twice with different content")
+            self.docs[d.doc_id] = d
+        self.entities: dict[str, list[EntityRow]] = dict(entities or {})
+
+    def tag_texts(self) -> set[str]:
+        return {t for d in self.docs.values() for t in d.tags}
+
+    def label_texts(self) -> set[str]:
+        return {lab for d in self.docs.values() for lab in d.speakers}
+
+    def docs_with_labels(self, labels: Collection[str]) -> set[str]:
+        want = set(labels)
+        return {d.doc_id for d in self.docs.values() if want.intersection(d.speakers)}
+
+    def doc_people(self, doc_ids: Collection[str]) -> list[DocPeople]:
+        return [self.docs[x] for x in sorted(set(doc_ids)) if x in self.docs]
+
+    def entity_keys(self, doc_ids: Collection[str]) -> set[str]:
+        return {r.key for x in doc_ids for r in self.entities.get(x, ())}
+
+    def replace_entities(self, doc_ids: Collection[str], rows: list[EntityRow]) -> None:
+        for x in doc_ids:
+            self.entities.pop(x, None)
+        for r in rows:
+            self.entities.setdefault(r.doc_id, []).append(r)
+
+    def docs_with_keys(self, keys: Collection[str]) -> set[str]:
+        want = set(keys)
+        return {x for x, rows in self.entities.items() if any(r.key in want for r in rows)}
+
+    def key_stats(self) -> list[KeyStat]:
+        return key_stats(r for rows in self.entities.values() for r in rows)
+
+
+def resolve_people(docs: Iterable[DocPeople], known: Iterable[KnownPerson] = ()) -> Resolution:
+    """Give every tag and named speaker a person id; see the module docstring for the rules."""
+    store = _MemoryStore(docs)
+    return resolve_changes(store, known, set(store.docs)).resolution
