@@ -433,42 +433,147 @@ def _files(root: Path) -> dict[str, Path]:
     return {str(p.relative_to(root)): p for p in sorted(root.rglob("*.parquet"))}
 
 
-def test_incremental_parquet_reuses_untouched_years_and_equals_a_cold_export(
-    built: dict[str, Path], tmp_path: Path
-) -> None:
+def _parquet_rows(root: Path, table: str) -> list[tuple]:
+    """A table's rows as a hive reader of the documented glob gets them, in key order."""
+    key = ", ".join(analyst.key_columns(table))
+    glob = f"{root}/{table}/*/*.parquet" if table in analyst.PARTITIONED_TABLES else f"{root}/{table}.parquet"
+    return duckdb.sql(
+        f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true) ORDER BY {key}"
+    ).fetchall()
+
+
+def _year_parts(root: Path, table: str, year: int) -> dict[str, Path]:
+    return {p.name: p for p in sorted((root / table / f"year={year}").glob("*.parquet"))}
+
+
+def _assert_same_rows(db: Path, root: Path) -> None:
+    """Every table read back from ``root`` is the database's table, row for row in key order,
+    and every part file keeps the contract columns and holds one year only, sorted by key."""
     import pyarrow.parquet as pq
 
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for table in TABLES:
+            key = ", ".join(analyst.key_columns(table))
+            assert (
+                _parquet_rows(root, table) == con.execute(f"SELECT * FROM {table} ORDER BY {key}").fetchall()
+            )
+    finally:
+        con.close()
+    for table in analyst.PARTITIONED_TABLES:
+        for f in (root / table).glob("*/*.parquet"):
+            year = int(f.parent.name.split("=")[1])
+            assert pq.read_schema(f).names == [c.name for c in columns(TABLES[table])]
+            rows = duckdb.sql(f"SELECT year, {', '.join(analyst.key_columns(table))} FROM '{f}'").fetchall()
+            assert {r[0] for r in rows} == {year} and rows == sorted(rows), f
+
+
+def _shared(a: Path, b: Path) -> bool:
+    return a.stat().st_ino == b.stat().st_ino
+
+
+def test_incremental_parquet_shares_untouched_parts_and_holds_the_cold_rows(
+    built: dict[str, Path], tmp_path: Path
+) -> None:
     parent = tmp_path / "parent"
     analyst.export_parquet(built["initial"], parent)
     cold, inc = tmp_path / "cold", tmp_path / "inc"
     paths = analyst.export_parquet(built["final"], cold)
     assert analyst.export_parquet(built["incremental"], inc, parent_dir=parent, delta=DELTA) == paths
-    cold_files, inc_files, parent_files = _files(cold), _files(inc), _files(parent)
-    assert cold_files.keys() == inc_files.keys()
-    for rel, path in cold_files.items():
-        assert inc_files[rel].read_bytes() == path.read_bytes(), rel  # deterministic bytes
+    _assert_same_rows(built["final"], inc)
+    _assert_same_rows(built["final"], cold)
+    parent_files = _files(parent)
+    for rel, path in _files(inc).items():
+        if rel.split("/")[0] not in analyst.PARTITIONED_TABLES:
+            assert not _shared(path, parent_files[rel]), rel  # small tables: always rewritten
+            continue
+        year = int(rel.split("year=")[1].split("/")[0])
+        # Every parent part outside the untouched year holds a delta document: rewritten.
+        assert (rel in parent_files and _shared(path, parent_files[rel])) == (year in UNTOUCHED_YEARS), rel
+    # Each touched year of the parent was one part, rewritten with the delta's rows, and the
+    # added documents start new years: the parts fall out as in a cold export, byte for byte.
+    assert {rel: p.read_bytes() for rel, p in _files(inc).items()} == {
+        rel: p.read_bytes() for rel, p in _files(cold).items()
+    }
+
+
+def _with_added(tmp_path: Path, name: str, extra: list[int]) -> Path:
+    return build_db(tmp_path / f"{name}.duckdb", _final_docs() + [_document(n) for n in extra])
+
+
+def test_added_documents_go_into_a_new_part_beside_the_shared_ones(
+    built: dict[str, Path], tmp_path: Path
+) -> None:
+    """A refresh that only adds documents rewrites no existing file: the years it touches get
+    one new part each; a reader of the glob sees exactly the new table."""
+    parent = tmp_path / "parent"
+    analyst.export_parquet(built["final"], parent)
+    db = _with_added(tmp_path, "added", [46, 47])  # two more documents of 2015
+    out = tmp_path / "out"
+    delta = analyst.SearchDelta(added_doc_ids={f"k{46:016x}", f"k{47:016x}"})
+    analyst.export_parquet(db, out, parent_dir=parent, delta=delta)
+    _assert_same_rows(db, out)
     for table in analyst.PARTITIONED_TABLES:
-        for rel, path in inc_files.items():
-            if not rel.startswith(f"{table}/"):
-                continue
-            year = int(rel.split("year=")[1].split("/")[0])
-            shared = rel in parent_files and path.stat().st_ino == parent_files[rel].stat().st_ino
-            assert shared == (year in UNTOUCHED_YEARS), rel
-            # The year stays inside the file, so a reader of the bare files sees it.
-            assert pq.read_schema(path).names == [c.name for c in columns(TABLES[table])]
-            assert set(pq.read_table(path).column("year").to_pylist()) == {year}
-    # Hive readers get the same rows whether the year comes from the path or the file.
-    con = duckdb.connect(str(built["final"]), read_only=True)
-    try:
+        for rel, path in _files(parent).items():
+            if rel.startswith(f"{table}/"):
+                assert _shared(out / rel, path), rel
+        assert sorted(_year_parts(out, table, 2015)) == ["part-0.parquet", "part-1.parquet"]
+        assert sorted(_year_parts(out, table, 2014)) == ["part-0.parquet"]
+
+
+def test_a_refresh_changing_a_shared_document_rewrites_only_its_part(
+    built: dict[str, Path], tmp_path: Path
+) -> None:
+    parent = tmp_path / "parent"
+    analyst.export_parquet(built["final"], parent)
+    step1 = _with_added(tmp_path, "step1", [46])
+    mid = tmp_path / "mid"
+    analyst.export_parquet(
+        step1, mid, parent_dir=parent, delta=analyst.SearchDelta(added_doc_ids={f"k{46:016x}"})
+    )
+    # 2015 now has part-0 (documents 40-45) and part-1 (46); document 41 changes.
+    one = f"k{41:016x}"
+    final = build_db(
+        tmp_path / "step2.duckdb",
+        [d if d[0] != one else _document(41, 3) for d in _final_docs()] + [_document(46)],
+    )
+    out = tmp_path / "out"
+    analyst.export_parquet(final, out, parent_dir=mid, delta=analyst.SearchDelta({one}, {one}))
+    _assert_same_rows(final, out)
+    for table in analyst.PARTITIONED_TABLES:
+        parts, before = _year_parts(out, table, 2015), _year_parts(mid, table, 2015)
+        assert sorted(parts) == ["part-0.parquet", "part-1.parquet"]
+        # part-0 held document 41: rewritten, with 41's new rows; part-1 is shared as it is.
+        assert not _shared(parts["part-0.parquet"], before["part-0.parquet"])
+        assert _shared(parts["part-1.parquet"], before["part-1.parquet"])
+        assert (one,) in duckdb.sql(f"SELECT DISTINCT doc_id FROM '{parts['part-0.parquet']}'").fetchall()
+        assert _year_parts(out, table, 2014).keys() == {"part-0.parquet"}
+
+
+def test_parts_beyond_the_limit_are_merged_and_keep_the_rows(
+    built: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(analyst, "MAX_PARTS_PER_YEAR", 2)
+    previous = tmp_path / "v0"
+    analyst.export_parquet(built["final"], previous)
+    base = _files(previous)
+    added: list[int] = []
+    for step, n in enumerate([46, 47, 51], start=1):  # 51 opens 2016's second part
+        added.append(n)
+        db = _with_added(tmp_path, f"v{step}", added)
+        out = tmp_path / f"v{step}"
+        analyst.export_parquet(
+            db, out, parent_dir=previous, delta=analyst.SearchDelta(added_doc_ids={f"k{n:016x}"})
+        )
+        _assert_same_rows(db, out)
         for table in analyst.PARTITIONED_TABLES:
-            glob = f"{inc}/{table}/*/*.parquet"
-            key = ", ".join(analyst.key_columns(table))
-            back = duckdb.sql(
-                f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true) ORDER BY {key}"
-            )
-            assert back.fetchall() == con.execute(f"SELECT * FROM {table} ORDER BY {key}").fetchall()
-    finally:
-        con.close()
+            parts = _year_parts(out, table, 2015)
+            assert len(parts) <= 2
+            # The largest part stays shared from the first version on.
+            assert _shared(parts["part-0.parquet"], base[f"{table}/year=2015/part-0.parquet"])
+        previous = out
+    # 46 and 47 were merged into one part when 47 came (two parts at most).
+    assert sorted(_year_parts(previous, "documents", 2015)) == ["part-0.parquet", "part-2.parquet"]
 
 
 def test_parquet_reuse_needs_the_same_format_and_row_count(built: dict[str, Path], tmp_path: Path) -> None:
@@ -485,11 +590,12 @@ def test_parquet_reuse_needs_the_same_format_and_row_count(built: dict[str, Path
     out = tmp_path / "inc"
     analyst.export_parquet(built["incremental"], out, parent_dir=parent, delta=DELTA)
     for rel in (untouched, short):
-        assert (out / rel).stat().st_ino != (parent / rel).stat().st_ino, rel
+        assert not _shared(out / rel, parent / rel), rel
     cold = tmp_path / "cold"
     analyst.export_parquet(built["final"], cold)
     for rel, path in _files(cold).items():
         assert (out / rel).read_bytes() == path.read_bytes(), rel
+    _assert_same_rows(built["final"], out)
 
 
 def test_search_candidates_are_exactly_the_rows_bm25_scores(built: dict[str, Path]) -> None:

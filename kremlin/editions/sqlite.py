@@ -50,6 +50,7 @@ SQLITE_FILENAME = "kremlin.sqlite"
 METADATA_FILENAME = "metadata.json"
 DATABASE_NAME = Path(SQLITE_FILENAME).stem  # Datasette names a database after its file
 BATCH_ROWS = 20_000
+RANGE_ROWS = 100_000
 
 # Searchable text: table -> column indexed with FTS5 (Datasette's search box).
 FTS_COLUMNS = {"paragraphs": "text", "utterances": "text"}
@@ -235,13 +236,49 @@ def _copy_rows(
 ) -> int:
     marks = ", ".join("?" for _ in table.columns)
     insert = f"INSERT INTO {qi(table.name)} VALUES ({marks})"
-    reader = src.execute(duckdb_select(table, where), params or []).to_arrow_reader(BATCH_ROWS)
     n = 0
-    for batch in reader:
-        # Column-wise to_pylist is far faster than row-wise conversion.
-        dst.executemany(insert, zip(*(col.to_pylist() for col in batch.columns), strict=True))
-        n += batch.num_rows
+    for part in _key_ranges(src, table, where):
+        reader = src.execute(duckdb_select(table, part), params or []).to_arrow_reader(BATCH_ROWS)
+        for batch in reader:
+            # Column-wise to_pylist is far faster than row-wise conversion.
+            dst.executemany(insert, zip(*(col.to_pylist() for col in batch.columns), strict=True))
+            n += batch.num_rows
     return n
+
+
+def _key_ranges(src: duckdb.DuckDBPyConnection, table: TableInfo, where: str) -> list[str]:
+    """WHERE clauses that cut a whole-table copy into runs of about ``RANGE_ROWS`` rows by
+    the first key column, in key order: each run is sorted on its own, so DuckDB never
+    holds the sort of a whole large table (390 MB more in the stage worker at 10x), and
+    the rows still arrive in exactly the order of one ORDER BY over the table."""
+    from kremlin.analyst import key_columns
+
+    if where:
+        return [where]  # a filtered copy (an incremental update) is small
+    first = qi(key_columns(table.name)[0])
+    (rows,) = src.execute(f"SELECT count(*) FROM {qi(table.name)}").fetchone()
+    if rows <= RANGE_ROWS:
+        return [""]
+    # Every RANGE_ROWS-th value of the first key column starts a run (equal values stay
+    # in one run); NULLs sort last, so they go with the last run.
+    bounds = [
+        b
+        for (b,) in src.execute(
+            f"SELECT DISTINCT {first} FROM (SELECT {first}, row_number() OVER (ORDER BY {first}) AS rn "
+            f"FROM {qi(table.name)}) WHERE rn % {RANGE_ROWS} = 1 AND rn > 1 ORDER BY 1"
+        ).fetchall()
+    ]
+    lits = [_duck_lit(b) for b in bounds]
+    clauses = [f"WHERE {first} < {lits[0]}"] if lits else []
+    clauses += [f"WHERE {first} >= {lo} AND {first} < {hi}" for lo, hi in zip(lits, lits[1:], strict=False)]
+    clauses.append(f"WHERE {first} >= {lits[-1]} OR {first} IS NULL" if lits else "")
+    return clauses
+
+
+def _duck_lit(value: object) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _fast(con: sqlite3.Connection) -> None:
