@@ -660,9 +660,9 @@ def _name_persons(persons: list[_Person], reserved: set[str]) -> list[dict]:
 class PeopleState:
     """What a resolution leaves for the next one to start from (stored with the dataset).
 
-    ``parses``: every label and alias text parsed under ``lexicon``; ``roots``: each name
-    key's cluster (the root key, stored as key text); ``person_of``: the person of every
-    cluster that has one person (only those can be reused: see ``resolve_changes``)."""
+    ``parses``: every label and alias text parsed under ``lexicon``; ``roots``: the cluster
+    (root key) of each name key that has page entities; ``person_of``: the person of every
+    cluster (by root) that has one person (only those can be reused: see ``resolve_changes``)."""
 
     lexicon: NameLexicon
     parses: dict[str, ParsedText]
@@ -751,21 +751,22 @@ def resolve_changes(
     dirty_keys |= {r.key for r in fresh}
 
     # ---- 3 over every name key
-    cl = _cluster(store.key_stats(), known_list, memo)
+    stats = store.key_stats()
+    present = {st.key for st in stats}  # keys with page entities
+    cl = _cluster(stats, known_list, memo)
     old_roots = state.roots if state is not None else {}
     old_size = Counter(old_roots.values())
     old_person = state.person_of if state is not None else {}
 
     def reusable(r: Key) -> str | None:
-        rt = key_text(r)
-        pid = old_person.get(rt)
-        keys = [key_text(k) for k in cl.members[r]]
-        if (
-            pid is None
-            or old_size[rt] != len(keys)
-            or any(old_roots.get(k) != rt or k in dirty_keys for k in keys)
-        ):
+        # A cluster is identified by its keys with page entities: a key only a known
+        # person's alias brings decides nothing in step 4 (its claim does, checked last).
+        keys = [k for k in map(key_text, cl.members[r]) if k in present]
+        was = {old_roots.get(k) for k in keys}
+        if len(was) != 1 or None in was or any(k in dirty_keys for k in keys):
             return None
+        (root,) = was
+        pid = old_person.get(root) if root is not None and old_size[root] == len(keys) else None
         return pid if pid in previous and cl.claims.get(r) == [previous[pid]] else None
 
     kept = {r: pid for r in cl.order if (pid := reusable(r)) is not None}
@@ -811,7 +812,7 @@ def resolve_changes(
     new_state = PeopleState(
         lexicon=lex,
         parses=memo.parses,
-        roots={key_text(k): key_text(cl.dsu.find(k)) for k in cl.dsu.parent},
+        roots={k: key_text(cl.dsu.find(_key_of(k))) for k in present},
         person_of=person_of,
     )
     return PeopleUpdate([pages[x].doc for x in order], res, set(kept.values()), new_state)

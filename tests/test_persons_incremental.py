@@ -1,0 +1,180 @@
+"""An incremental person resolution (``resolve_changes`` from the previous run's state)
+gives exactly what resolving every document gives (``resolve_people``), step after step,
+while resolving only what the change reaches."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+
+from kremlin.persons import (
+    DocPeople,
+    KnownPerson,
+    PeopleState,
+    PeopleUpdate,
+    _MemoryStore,
+    resolve_changes,
+    resolve_people,
+)
+
+CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
+
+
+def _known(rows: list[dict]) -> list[KnownPerson]:
+    return [KnownPerson(r["person_id"], r["name"], r["sort_name"], tuple(r["aliases"])) for r in rows]
+
+
+@dataclass
+class Dataset:
+    """What the build keeps between runs: per-document people columns, person rows, the
+    resolver's entity index and state (as the people_* tables and the dataset tables do)."""
+
+    docs: dict[str, DocPeople] = field(default_factory=dict)
+    tag_ids: dict[str, list] = field(default_factory=dict)
+    speaker_ids: dict[str, list] = field(default_factory=dict)
+    speakers: dict[str, list] = field(default_factory=dict)
+    persons: dict[str, dict] = field(default_factory=dict)
+    entities: dict = field(default_factory=dict)
+    state: PeopleState | None = None
+    last: PeopleUpdate | None = None
+
+    def apply(self, docs: list[DocPeople]) -> PeopleUpdate:
+        new = {d.doc_id: d for d in docs}
+        touched = {x for x in new.keys() | self.docs.keys() if new.get(x) != self.docs.get(x)}
+        known = _known(list(self.persons.values()))
+        store = _MemoryStore(docs, self.entities)
+        previous = {kp.person_id: kp for kp in known}
+        up = resolve_changes(store, known, touched, self.state, previous)
+        for d in (self.tag_ids, self.speaker_ids, self.speakers):
+            for x in list(d):
+                if x not in new:
+                    del d[x]
+        self.tag_ids.update(up.resolution.tag_ids)
+        self.speaker_ids.update(up.resolution.speaker_ids)
+        self.speakers.update(up.resolution.speakers)
+        self.persons = {p: r for p, r in self.persons.items() if p in up.kept_persons}
+        self.persons.update({r["person_id"]: r for r in up.resolution.persons})
+        self.docs, self.entities, self.state, self.last = new, store.entities, up.state, up
+        return up
+
+    def check_equals_full(self, known: list[KnownPerson]) -> None:
+        full = resolve_people(list(self.docs.values()), known)
+        assert self.tag_ids == full.tag_ids
+        assert self.speaker_ids == full.speaker_ids
+        assert self.speakers == full.speakers
+        assert sorted(self.persons.values(), key=lambda r: r["person_id"]) == full.persons
+
+
+def _run(sequence: list[list[DocPeople]]) -> list[PeopleUpdate]:
+    ds = Dataset()
+    updates = []
+    for docs in sequence:
+        known = _known(list(ds.persons.values()))
+        updates.append(ds.apply(docs))
+        ds.check_equals_full(known)
+    return updates
+
+
+P = DocPeople
+BASE = [
+    P(
+        "a",
+        ("Putin Vladimir", "Petrov Ivan"),
+        ("President of Russia Vladimir Putin", "Governor Ivan Petrov", "Putin"),
+    ),
+    P("b", ("Petrov Ivan", "Petrov Ivan"), ("Governor of Tver Region Ivan Petrov", "Scientist Ivan Petrov")),
+    P("c", ("Matviyenko Valentina", "Putin Vladimir"), ("Federation Council Speaker Valentina Matviyenko",)),
+    P("d", ("Shoigu Sergei",), ("Defence Minister Sergei Shoigu", "Question")),
+    P("e", (), ("Moderator Kirill Kleymenov", "Vladimir Putin", "Kirill Kleymenov")),
+]
+
+STEPS = {
+    "unrelated page": [P("f", ("Lavrov Sergei",), ("Foreign Minister Sergei Lavrov",))],
+    "new spelling of a known person": [P("f", (), ("Speaker Valentina Matvienko", "V. Putin"))],
+    "namesake context": [P("f", ("Petrov Ivan",), ("Scientist Ivan Petrov",))],
+    "second namesake on one page": [P("f", ("Shoigu Sergei", "Shoigu Sergei"), ())],
+    "new given name (lexicon)": [
+        P("f", ("Quillan Zorbo",), ("Chairman Zorbo Quillan",)),
+        P("g", (), ("Zorbo Quillan",)),
+    ],
+    "bare two-word label": [P("f", (), ("Megyn Kelly", "Anchor Megyn Kelly"))],
+    "short name gets a second candidate": [P("f", ("Kleymenov Pavel",), ("Pavel Kleymenov",))],
+}
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+def test_added_changed_removed_equal_a_full_resolution(name: str) -> None:
+    added = STEPS[name]
+    changed = [*BASE[:1], replace(BASE[1], tags=("Petrov Ivan",)), *BASE[2:], *added]
+    removed = [d for d in changed if d.doc_id != "c"]
+    _run([BASE, [*BASE, *added], changed, removed, BASE])
+
+
+def test_an_unrelated_page_resolves_only_its_own_names() -> None:
+    ups = _run([BASE, [*BASE, *STEPS["unrelated page"]]])
+    # pages a and b hold the Petrov namesakes: a cluster of several persons is resolved anew
+    assert [d.doc_id for d in ups[1].docs] == ["a", "b", "f"]
+    assert {r["person_id"] for r in ups[1].resolution.persons} == {
+        "sergei-lavrov",
+        "ivan-petrov",
+        "ivan-petrov-2",
+    }
+    assert "vladimir-putin" in ups[1].kept_persons
+
+
+def test_a_namesake_page_reresolves_its_cluster_only() -> None:
+    ups = _run([BASE, [*BASE, *STEPS["namesake context"]]])
+    # the Petrov namesakes (pages a, b and the new f) are resolved again, Shoigu's page is not
+    assert [d.doc_id for d in ups[1].docs] == ["a", "b", "f"]
+
+
+def test_a_lexicon_change_reparses_only_the_labels_it_reaches() -> None:
+    ds = Dataset()
+    ds.apply(BASE)
+    ds.apply([*BASE, *STEPS["new given name (lexicon)"]])
+    assert ds.last is not None
+    assert {d.doc_id for d in ds.last.docs} == {"a", "b", "f", "g"}  # a, b: the namesakes
+
+
+def test_without_state_everything_is_resolved() -> None:
+    ds = Dataset()
+    up = ds.apply(BASE)
+    assert [d.doc_id for d in up.docs] == sorted(d.doc_id for d in BASE) and not up.kept_persons
+
+
+def _corpus_docs() -> list[DocPeople]:
+    path = CORPUS / "labels.jsonl"
+    if not path.is_file():
+        pytest.skip(f"corpus labels not found at {path} (needs ../shared/corpus beside the repo)")
+    with path.open(encoding="utf-8") as fh:
+        labels = [json.loads(line) for line in fh if line.strip()]
+    return [
+        DocPeople(lab["file"], tuple(lab["persons"]), tuple(t["label"] for t in lab["turns"]))
+        for lab in labels
+    ]
+
+
+@pytest.mark.corpus
+def test_corpus_slice_sequence_equals_full_resolutions() -> None:
+    """Cold on a slice of the corpus, then +pages (of every kind the slice lacks), one page
+    changed (a second tag of its first person: a namesake), one removed, a page whose
+    labels give a known person a new spelling, back to the start."""
+    docs = _corpus_docs()
+    rng = random.Random(11)
+    pool = rng.sample(docs, 1200)
+    base, extra = pool[:1000], pool[1000:1030]
+    grown = base + extra
+    k = next(i for i, d in enumerate(grown) if d.tags and d.speakers)
+    changed = [*grown[:k], replace(grown[k], tags=(*grown[k].tags, grown[k].tags[0])), *grown[k + 1 :]]
+    removed = changed[:3] + changed[4:]
+    respelt = [
+        *removed,
+        DocPeople("zz-respelt", (), tuple(lab.replace("ey", "ei") for lab in removed[k].speakers)),
+    ]
+    ups = _run([base, grown, changed, removed, respelt, base])
+    # the +30 pages did not resolve the whole slice again
+    assert len(ups[1].docs) < len(grown) / 2, len(ups[1].docs)
