@@ -196,11 +196,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     analyst.enrich_database(inc, DELTA)
     cold = build_db(root / "cold.duckdb", _final_docs())
     analyst.enrich_database(cold)
-    con = duckdb.connect(str(final))
-    try:
-        _reference_scores(con)
-    finally:
-        con.close()
+    _index_reference(final)
     return {
         "final": final,
         "incremental": inc,
@@ -213,6 +209,44 @@ def _open(path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path), read_only=True)
     analyst.load_fts(con)
     return con
+
+
+def _index_reference(path: Path) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        _reference_scores(con)
+    finally:
+        con.close()
+
+
+def _assert_scores_equal(reference: Path, built: Path, helpers: list[str]) -> None:
+    """BM25 scores of every query on ``built`` equal the reference index's on ``reference``."""
+    ref, con = _open(reference), _open(built)
+    try:
+        for helper in helpers:
+            for query in QUERIES:
+                want = _scores(ref, helper, query, reference=True)
+                got = _scores(con, helper, query)
+                assert got.keys() == want.keys(), query
+                for key, score in want.items():
+                    assert got[key] == pytest.approx(score, rel=0, abs=1e-9), (query, key)
+    finally:
+        ref.close()
+        con.close()
+
+
+def _delta_on_incremental(
+    built: dict[str, Path], tmp_path: Path, docs: list, delta: analyst.SearchDelta
+) -> None:
+    """Move a copy of the incremental database to ``docs`` with ``delta``; its scores must
+    equal a reference index built over ``docs`` from scratch."""
+    db = tmp_path / "step.duckdb"
+    db.write_bytes(built["incremental"].read_bytes())
+    target = build_db(tmp_path / "target.duckdb", docs)
+    _replace_contract_tables(db, target)
+    analyst.enrich_database(db, delta)
+    _index_reference(target)
+    _assert_scores_equal(target, db, list(analyst._SEARCH_SOURCES))
 
 
 def test_fixture_exercises_the_delta(built: dict[str, Path]) -> None:
@@ -235,18 +269,7 @@ def test_fixture_exercises_the_delta(built: dict[str, Path]) -> None:
 @pytest.mark.parametrize("build", ["incremental", "cold"])
 @pytest.mark.parametrize("helper", list(analyst._SEARCH_SOURCES))
 def test_bm25_scores_equal_the_extensions_own_index(built: dict[str, Path], build: str, helper: str) -> None:
-    ref = _open(built["final"])
-    con = _open(built[build])
-    try:
-        for query in QUERIES:
-            want = _scores(ref, helper, query, reference=True)
-            got = _scores(con, helper, query)
-            assert got.keys() == want.keys(), query
-            for key, score in want.items():
-                assert got[key] == pytest.approx(score, rel=0, abs=1e-9), (query, key)
-    finally:
-        ref.close()
-        con.close()
+    _assert_scores_equal(built["final"], built[build], [helper])
 
 
 def test_index_statistics_equal_the_extensions_own_index(built: dict[str, Path]) -> None:
@@ -324,31 +347,10 @@ def test_search_id_is_the_same_incremental_and_cold(built: dict[str, Path]) -> N
 
 def test_second_delta_on_an_incremental_index(built: dict[str, Path], tmp_path: Path) -> None:
     """Deltas chain: remove one more document and give a changed one its first text back."""
-    db = tmp_path / "step2.duckdb"
-    db.write_bytes(built["incremental"].read_bytes())
     docs = [d for d in _final_docs() if d[0] != f"k{1:016x}"]
     docs = [_document(0) if d[0] == f"k{0:016x}" else d for d in docs]
-    target = build_db(tmp_path / "target.duckdb", docs)
-    _replace_contract_tables(db, target)
-    analyst.enrich_database(
-        db, analyst.SearchDelta(removed_doc_ids=[f"k{0:016x}", f"k{1:016x}"], added_doc_ids=[f"k{0:016x}"])
-    )
-    con = duckdb.connect(str(target))
-    try:
-        _reference_scores(con)
-    finally:
-        con.close()
-    ref, got = _open(target), _open(db)
-    try:
-        for helper in analyst._SEARCH_SOURCES:
-            for query in QUERIES:
-                want = _scores(ref, helper, query, reference=True)
-                have = _scores(got, helper, query)
-                assert have.keys() == want.keys(), query
-                assert all(have[k] == pytest.approx(v, rel=0, abs=1e-9) for k, v in want.items()), query
-    finally:
-        ref.close()
-        got.close()
+    delta = analyst.SearchDelta(removed_doc_ids=[f"k{0:016x}", f"k{1:016x}"], added_doc_ids=[f"k{0:016x}"])
+    _delta_on_incremental(built, tmp_path, docs, delta)
 
 
 def test_delta_without_a_usable_index_rebuilds(tmp_path: Path) -> None:
@@ -632,30 +634,9 @@ def test_a_document_listed_on_one_side_only_is_still_reindexed(
     built: dict[str, Path], tmp_path: Path
 ) -> None:
     """A changed document given as added only, a kept one given as removed only."""
-    db = tmp_path / "one-sided.duckdb"
-    db.write_bytes(built["incremental"].read_bytes())
     docs = [_document(7, 2) if d[0] == f"k{7:016x}" else d for d in _final_docs()]
-    target = build_db(tmp_path / "target.duckdb", docs)
-    _replace_contract_tables(db, target)
-    analyst.enrich_database(
-        db, analyst.SearchDelta(removed_doc_ids=[f"k{8:016x}"], added_doc_ids=[f"k{7:016x}"])
-    )
-    con = duckdb.connect(str(target))
-    try:
-        _reference_scores(con)
-    finally:
-        con.close()
-    ref, got = _open(target), _open(db)
-    try:
-        for helper in analyst._SEARCH_SOURCES:
-            for query in QUERIES:
-                want = _scores(ref, helper, query, reference=True)
-                have = _scores(got, helper, query)
-                assert have.keys() == want.keys(), query
-                assert all(have[k] == pytest.approx(v, rel=0, abs=1e-9) for k, v in want.items()), query
-    finally:
-        ref.close()
-        got.close()
+    delta = analyst.SearchDelta(removed_doc_ids=[f"k{8:016x}"], added_doc_ids=[f"k{7:016x}"])
+    _delta_on_incremental(built, tmp_path, docs, delta)
 
 
 @pytest.mark.parametrize(
