@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
+from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +37,14 @@ from kremlin.ids import SITE_DOC_ID_SQL
 from kremlin.inventory import InputFile
 from kremlin.names import NameLexicon, Speaker
 from kremlin.persons import (
+    ClusterStat,
     DocPeople,
     EntityRow,
     KeyStat,
     KnownPerson,
     ParsedText,
     PeopleState,
+    PeopleUpdate,
     resolve_changes,
 )
 from kremlin.versions import FINGERPRINT_PARTS, refresh_fingerprint_parts
@@ -384,22 +387,33 @@ def _resolve_people(con: duckdb.DuckDBPyConnection, known: list[KnownPerson]) ->
     """Resolve the people of what changed (``kremlin.persons.resolve_changes``): the result
     is the one a resolution of every document gives; ids of ``known`` persons are kept.
 
-    The resolver's state (lexicon, label parses, per-page name keys, clusters) lives in the
-    ``people_*`` bookkeeping tables of the database, so the parent's copy carries it to an
-    incremental build; without it (cold build, or a parent from older code) every document
-    is resolved."""
+    The resolver's state (lexicon, label parses, the entity index of every page) lives in
+    the ``people_*`` bookkeeping tables, so the parent's copy carries it to an incremental
+    build; without it (cold build, or a parent from older code) every page is linked."""
     state = _load_people_state(con)
     if state is None:
-        con.execute(f"DROP TABLE IF EXISTS {_PEOPLE_ENTITIES}")
-        con.execute(f"CREATE TABLE {_PEOPLE_ENTITIES} ({_PEOPLE_ENTITY_COLUMNS})")
+        con.execute(f"CREATE OR REPLACE TABLE {_PEOPLE_ENTITIES} ({_PEOPLE_TABLES[_PEOPLE_ENTITIES][0]})")
         touched = "SELECT doc_id FROM documents"
     else:
         touched = f"SELECT doc_id FROM {STAGED['documents']} UNION SELECT doc_id FROM removed_docs"
     docs = {r[0] for r in con.execute(touched).fetchall()}
-    previous = {kp.person_id: kp for kp in _person_rows(con)} if state is not None else {}
-    update = resolve_changes(_DuckPeople(con), known, docs, state, previous)
-    res = update.resolution
+    update = resolve_changes(_DuckPeople(con), known, docs, state)
+    _write_linked(con, update)
+    _write_moved(con, update)
+    con.execute("DELETE FROM persons")
+    if update.resolution.persons:
+        con.register("persons_arrow", pa.Table.from_pylist(update.resolution.persons))
+        con.execute(
+            "INSERT INTO persons SELECT person_id, name, sort_name, aliases, n_documents "
+            "FROM persons_arrow ORDER BY person_id"
+        )
+        con.unregister("persons_arrow")
+    _save_people_state(con, update.state)
 
+
+def _write_linked(con: duckdb.DuckDBPyConnection, update: PeopleUpdate) -> None:
+    """All people columns of the documents linked anew (every document in a cold build)."""
+    res = update.resolution
     turn_rows: dict[str, list] = {name: [] for name in _TURN_PEOPLE.names}
     mention_rows: dict[str, list] = {
         k: [] for k in ("doc_id", "person_id", "mentioned_as", "source", "position")
@@ -442,8 +456,8 @@ def _resolve_people(con: duckdb.DuckDBPyConnection, known: list[KnownPerson]) ->
         f"speaker_role = t.speaker_role, person_id = t.person_id FROM turn_people t WHERE {differs}"
     )
     con.unregister("turn_people")
-    _register_values(con, "people_docs", [d.doc_id for d in update.docs])
-    con.execute("DELETE FROM document_persons WHERE doc_id IN (SELECT v FROM people_docs)")
+    _register_values(con, "people_linked", [d.doc_id for d in update.docs])
+    con.execute("DELETE FROM document_persons WHERE doc_id IN (SELECT v FROM people_linked)")
     if mention_rows["doc_id"]:
         con.register("mentions", pa.table(mention_rows))
         con.execute(
@@ -451,16 +465,69 @@ def _resolve_people(con: duckdb.DuckDBPyConnection, known: list[KnownPerson]) ->
             "FROM mentions ORDER BY doc_id, source DESC, position"
         )
         con.unregister("mentions")
-    _register_values(con, "people_kept", sorted(update.kept_persons))
-    con.execute("DELETE FROM persons WHERE person_id NOT IN (SELECT v FROM people_kept)")
-    if res.persons:
-        con.register("persons_arrow", pa.Table.from_pylist(res.persons))
-        con.execute(
-            "INSERT INTO persons SELECT person_id, name, sort_name, aliases, n_documents "
-            "FROM persons_arrow ORDER BY person_id"
-        )
-        con.unregister("persons_arrow")
-    _save_people_state(con, update.state)
+
+
+def _write_moved(con: duckdb.DuckDBPyConnection, update: PeopleUpdate) -> None:
+    """The person of every indexed page entity, and of its mentions where it changed.
+
+    The entity index keeps each entity's person and the turns it speaks, so a person
+    that changes on a document nobody linked again (two spellings merged, a new
+    namesake) is rewritten in SQL, mention by mention."""
+    keys = sorted(update.key_person)
+    con.register(
+        "key_person",
+        pa.table(
+            {
+                "key": pa.array(keys, pa.string()),
+                "pid": pa.array([update.key_person[k] for k in keys], pa.string()),
+            }
+        ),
+    )
+    ents = sorted(update.entity_person)
+    con.register(
+        "entity_person",
+        pa.table(
+            {
+                "doc_id": pa.array([d for d, _ in ents], pa.string()),
+                "ent": pa.array([i for _, i in ents], pa.int32()),
+                "pid": pa.array([update.entity_person[e] for e in ents], pa.string()),
+            }
+        ),
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE people_moved AS
+        SELECT e.doc_id, e.ent, e.is_tag, e.turns, coalesce(m.pid, k.pid) AS pid
+        FROM {_PEOPLE_ENTITIES} e
+        LEFT JOIN entity_person m ON m.doc_id = e.doc_id AND m.ent = e.ent
+        LEFT JOIN key_person k ON k.key = e.key
+        WHERE e.person_id IS DISTINCT FROM coalesce(m.pid, k.pid)
+        """
+    )
+    con.unregister("key_person")
+    con.unregister("entity_person")
+    con.execute(
+        f"UPDATE {_PEOPLE_ENTITIES} e SET person_id = x.pid FROM people_moved x "
+        "WHERE e.doc_id = x.doc_id AND e.ent = x.ent"
+    )
+    kept = "x.doc_id NOT IN (SELECT v FROM people_linked)"  # linked documents are written whole
+    turns = f"(SELECT doc_id, unnest(turns) AS turn_index, pid FROM people_moved x WHERE {kept})"
+    con.execute(
+        f"UPDATE utterances u SET person_id = x.pid FROM {turns} x "
+        "WHERE u.doc_id = x.doc_id AND u.turn_index = x.turn_index"
+    )
+    con.execute(
+        f"UPDATE document_persons d SET person_id = x.pid FROM {turns} x "
+        "WHERE d.doc_id = x.doc_id AND d.source = 'speaker' AND d.position = x.turn_index"
+    )
+    con.execute(
+        "UPDATE document_persons d SET person_id = x.pid FROM people_moved x "
+        f"WHERE x.is_tag AND {kept} AND d.doc_id = x.doc_id AND d.source = 'tag' AND d.position = x.ent"
+    )
+    con.execute(
+        "INSERT INTO people_changed SELECT DISTINCT doc_id FROM people_moved x "
+        f"WHERE len(turns) > 0 AND {kept} AND doc_id NOT IN (SELECT doc_id FROM people_changed)"
+    )
 
 
 _TURN_PEOPLE = pa.schema(
@@ -477,7 +544,6 @@ _TURN_PEOPLE = pa.schema(
 # ---- the person resolver's bookkeeping tables (not data: never exported or fingerprinted)
 
 _PEOPLE_ENTITIES = "people_entities"
-_PEOPLE_ENTITY_COLUMNS = "doc_id VARCHAR, key VARCHAR, surname VARCHAR, is_tag BOOLEAN"
 _PEOPLE_TABLES: dict[str, tuple[str, str, dict[str, str]]] = {
     "people_lexicon": (
         "kind VARCHAR, key VARCHAR",
@@ -499,22 +565,20 @@ _PEOPLE_TABLES: dict[str, tuple[str, str, dict[str, str]]] = {
         },
     ),
     _PEOPLE_ENTITIES: (
-        _PEOPLE_ENTITY_COLUMNS,
-        "the name key of every page entity (a tag, or speakers of one name on a page)",
+        "doc_id VARCHAR, ent INTEGER, key VARCHAR, surname VARCHAR, is_tag BOOLEAN, tags VARCHAR[], "
+        "names VARCHAR[], labels VARCHAR[], turns INTEGER[], person_id VARCHAR",
+        "every page entity (a tag, or the speakers of one name on a page) with its mentions and person",
         {
             "doc_id": "Document of the page entity.",
+            "ent": "Position among the page's entities (tags first, in tag order).",
             "key": "Name key: spelling-folded words, sorted, space-separated.",
             "surname": "Surname word key of the entity.",
-            "is_tag": "Whether the entity is a footer Persons tag.",
-        },
-    ),
-    "people_clusters": (
-        "key VARCHAR, root VARCHAR, person_id VARCHAR",
-        "the cluster of every name key, and the person of each one-person cluster",
-        {
-            "key": "Name key.",
-            "root": "Name key that identifies the key's cluster.",
-            "person_id": "The cluster's person when it has exactly one (else NULL).",
+            "is_tag": "Whether the entity is a footer Persons tag (then ent is the tag's position).",
+            "tags": "The tag text (tag entities).",
+            "names": "Speaker name of each turn of the entity.",
+            "labels": "Speaker label of each turn of the entity, as printed.",
+            "turns": "turn_index of each turn of the entity.",
+            "person_id": "Person the entity resolved to.",
         },
     ),
 }
@@ -585,21 +649,19 @@ class _DuckPeople:
     def replace_entities(self, doc_ids: Collection[str], rows: list[EntityRow]) -> None:
         if doc_ids:
             self.con.execute(f"DELETE FROM {_PEOPLE_ENTITIES} WHERE doc_id IN {self._where(doc_ids)}")
-        if rows:
-            cols = list(zip(*rows, strict=True))
-            self.con.register(
-                "people_rows",
-                pa.table(
-                    {
-                        "doc_id": pa.array(cols[0], pa.string()),
-                        "key": pa.array(cols[1], pa.string()),
-                        "surname": pa.array(cols[2], pa.string()),
-                        "is_tag": pa.array(cols[3], pa.bool_()),
-                    }
-                ),
-            )
-            self.con.execute(f"INSERT INTO {_PEOPLE_ENTITIES} SELECT * FROM people_rows ORDER BY doc_id")
-            self.con.unregister("people_rows")
+        if not rows:
+            return
+        cols = list(zip(*rows, strict=True))
+        text, texts = pa.string(), pa.list_(pa.string())
+        types = [text, pa.int32(), text, text, pa.bool_(), texts, texts, texts, pa.list_(pa.int32())]
+        table = pa.table({n: pa.array(c, t) for n, c, t in zip(EntityRow._fields, cols, types, strict=True)})
+        self.con.register("people_rows", table)
+        fields = ", ".join(EntityRow._fields)
+        self.con.execute(
+            f"INSERT INTO {_PEOPLE_ENTITIES} ({fields}, person_id) SELECT {fields}, NULL FROM people_rows "
+            "ORDER BY doc_id, ent"
+        )
+        self.con.unregister("people_rows")
 
     def docs_with_keys(self, keys: Collection[str]) -> set[str]:
         if not keys:
@@ -615,6 +677,47 @@ class _DuckPeople:
         ).to_arrow_table()
         return [KeyStat(*r) for r in zip(*(c.to_pylist() for c in t.columns), strict=True)]
 
+    def cluster_stats(self, roots: dict[str, str]) -> dict[str, ClusterStat]:
+        keys = sorted(roots)
+        self.con.register(
+            "people_roots",
+            pa.table(
+                {"key": pa.array(keys, pa.string()), "root": pa.array([roots[k] for k in keys], pa.string())}
+            ),
+        )
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE people_grouped AS SELECT r.root, e.doc_id, e.is_tag, e.tags, "
+            f"e.names, e.labels FROM {_PEOPLE_ENTITIES} e JOIN people_roots r USING (key)"
+        )
+        self.con.unregister("people_roots")
+        out: dict[str, ClusterStat] = defaultdict(ClusterStat)
+        for root, slots, n_docs in self._rows(
+            "SELECT root, max(n), count(*) FROM (SELECT root, doc_id, count(*) FILTER (WHERE is_tag) AS n "
+            "FROM people_grouped GROUP BY root, doc_id) GROUP BY root"
+        ):
+            out[root].tag_slots, out[root].n_documents = slots, n_docs
+        for root, tag, n_docs in self._rows(
+            "SELECT root, t, count(DISTINCT doc_id) FROM (SELECT root, doc_id, unnest(tags) AS t "
+            "FROM people_grouped) GROUP BY root, t"
+        ):
+            out[root].tag_docs[tag] = n_docs
+            out[root].aliases.add(tag)
+        for root, name, n_docs, n_uses in self._rows(
+            "SELECT root, n, count(DISTINCT doc_id), count(*) FROM (SELECT root, doc_id, unnest(names) AS n "
+            "FROM people_grouped) GROUP BY root, n"
+        ):
+            out[root].name_docs[name], out[root].name_uses[name] = n_docs, n_uses
+            out[root].aliases.add(name)
+        for root, label in self._rows(
+            "SELECT DISTINCT root, l FROM (SELECT root, unnest(labels) AS l FROM people_grouped)"
+        ):
+            out[root].aliases.add(label)
+        return dict(out)
+
+    def _rows(self, sql: str):
+        t = self.con.execute(sql).to_arrow_table()
+        return zip(*(c.to_pylist() for c in t.columns), strict=True)
+
 
 def _person_rows(con: duckdb.DuckDBPyConnection) -> list[KnownPerson]:
     rows = con.execute(
@@ -624,7 +727,11 @@ def _person_rows(con: duckdb.DuckDBPyConnection) -> list[KnownPerson]:
 
 
 def _load_people_state(con: duckdb.DuckDBPyConnection) -> PeopleState | None:
-    if not all(_has_table(con, t) for t in _PEOPLE_TABLES):
+    have = {
+        r[0]
+        for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
+    }
+    if not set(_PEOPLE_TABLES) <= have:
         return None
     lex: dict[str, set[str]] = {"given": set(), "surname": set()}
     for kind, key in con.execute("SELECT kind, key FROM people_lexicon").fetchall():
@@ -637,15 +744,7 @@ def _load_people_state(con: duckdb.DuckDBPyConnection) -> PeopleState | None:
         )
         for text, kind, name, role, queried, bg, bs in con.execute("SELECT * FROM people_parses").fetchall()
     }
-    roots: dict[str, str] = {}
-    person_of: dict[str, str] = {}
-    for key, root, pid in con.execute("SELECT key, root, person_id FROM people_clusters").fetchall():
-        roots[key] = root
-        if pid is not None:
-            person_of[key] = pid
-    return PeopleState(
-        NameLexicon(frozenset(lex["given"]), frozenset(lex["surname"])), parses, roots, person_of
-    )
+    return PeopleState(NameLexicon(frozenset(lex["given"]), frozenset(lex["surname"])), parses)
 
 
 def _save_people_state(con: duckdb.DuckDBPyConnection, state: PeopleState) -> None:
@@ -679,13 +778,6 @@ def _save_people_state(con: duckdb.DuckDBPyConnection, state: PeopleState) -> No
     )
     con.execute("INSERT INTO people_parses SELECT * FROM parses_arrow")
     con.unregister("parses_arrow")
-    keys = sorted(state.roots)
-    _insert_columns(
-        con,
-        "people_clusters",
-        ["key", "root", "person_id"],
-        [keys, [state.roots[k] for k in keys], [state.person_of.get(k) for k in keys]],
-    )
 
 
 def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, names: list[str], cols) -> None:

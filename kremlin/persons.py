@@ -395,21 +395,42 @@ def _sort_key(k: Key) -> tuple[str, ...]:
 
 
 class EntityRow(NamedTuple):
-    """A page entity as the key index stores it: what cross-page linking reads of it."""
+    """A page entity as the entity index stores it: its name key and its mentions."""
 
     doc_id: str
+    ent: int  # position among the page's entities (tags first, in tag order)
     key: str
     surname: str
     is_tag: bool
+    tags: tuple[str, ...]
+    names: tuple[str, ...]  # speaker names, one per turn in ``turns``
+    labels: tuple[str, ...]  # speaker labels as printed, one per turn
+    turns: tuple[int, ...]  # turn indices of the entity's speakers
 
 
 def _entity_rows(pages: Iterable[_Page]) -> list[EntityRow]:
-    return [
-        EntityRow(e.doc_id, key_text(e.name.keys), e.name.surname, e.is_tag)
-        for p in pages
-        for e in p.ents
-        if e.name.keys
-    ]
+    rows = []
+    for p in pages:
+        turns: dict[int, list[int]] = defaultdict(list)
+        for k, e in enumerate(p.turn_ents):
+            if e is not None:
+                turns[id(e)].append(k)
+        for i, e in enumerate(p.ents):
+            if e.name.keys:
+                rows.append(
+                    EntityRow(
+                        e.doc_id,
+                        i,
+                        key_text(e.name.keys),
+                        e.name.surname,
+                        e.is_tag,
+                        tuple(e.tags),
+                        tuple(e.names),
+                        tuple(e.labels),
+                        tuple(turns[id(e)]),
+                    )
+                )
+    return rows
 
 
 @dataclass(frozen=True)
@@ -429,6 +450,45 @@ def key_stats(rows: Iterable[EntityRow]) -> list[KeyStat]:
         KeyStat(k, s, counts[(k, s, True)], counts[(k, s, True)] + counts[(k, s, False)])
         for k, s in sorted(pairs)
     ]
+
+
+@dataclass
+class ClusterStat:
+    """What step 5 reads of a cluster's page entities, and its most tags on one page."""
+
+    tag_slots: int = 0
+    n_documents: int = 0
+    tag_docs: Counter[str] = field(default_factory=Counter)  # tag text -> documents
+    name_docs: Counter[str] = field(default_factory=Counter)  # speaker name -> documents
+    name_uses: Counter[str] = field(default_factory=Counter)  # speaker name -> turns
+    aliases: set[str] = field(default_factory=set)  # tags, names and labels
+
+
+def cluster_stats(rows: Iterable[EntityRow], roots: dict[str, str]) -> dict[str, ClusterStat]:
+    """``ClusterStat`` per root from entity rows (the build computes the same in SQL)."""
+    out: dict[str, ClusterStat] = defaultdict(ClusterStat)
+    docs: dict[str, set[str]] = defaultdict(set)
+    tags_on: Counter[tuple[str, str]] = Counter()
+    pairs: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for r in rows:
+        root = roots[r.key]
+        st = out[root]
+        docs[root].add(r.doc_id)
+        if r.is_tag:
+            tags_on[(root, r.doc_id)] += 1
+        for t in r.tags:
+            pairs[root]["t:" + t].add(r.doc_id)
+        for n in r.names:
+            pairs[root]["n:" + n].add(r.doc_id)
+            st.name_uses[n] += 1
+        st.aliases.update(r.tags, r.names, r.labels)
+    for (root, _), n in tags_on.items():
+        out[root].tag_slots = max(out[root].tag_slots, n)
+    for root, st in out.items():
+        st.n_documents = len(docs[root])
+        for text, ds in pairs[root].items():
+            (st.tag_docs if text.startswith("t:") else st.name_docs)[text[2:]] = len(ds)
+    return dict(out)
 
 
 @dataclass
@@ -526,6 +586,7 @@ class _Person:
     root: Key
     slot: int
     ents: list[_Entity] = field(default_factory=list)
+    stat: ClusterStat | None = None  # a one-person cluster's counts (then ``ents`` stays empty)
     row: dict | None = None
 
 
@@ -591,15 +652,23 @@ def _assign(
 # ----------------------------------------------------------------------------- 5: names and ids
 
 
-def _person_row(p: _Person) -> dict:
-    es = p.ents
-    tag_docs: Counter[str] = Counter()
-    name_docs: Counter[str] = Counter()
+def _stat_of(es: list[_Entity]) -> ClusterStat:
+    st = ClusterStat(n_documents=len({e.doc_id for e in es}))
     for tag_text, _doc in {(t, e.doc_id) for e in es for t in e.tags}:
-        tag_docs[tag_text] += 1
+        st.tag_docs[tag_text] += 1
     for nm, _doc in {(n, e.doc_id) for e in es for n in e.names}:
-        name_docs[nm] += 1
-    name_uses = Counter(n for e in es for n in e.names)
+        st.name_docs[nm] += 1
+    st.name_uses.update(n for e in es for n in e.names)
+    st.aliases = (
+        {t for e in es for t in e.tags}
+        | {n for e in es for n in e.names}
+        | {lab for e in es for lab in e.labels}
+    )
+    return st
+
+
+def _person_row(st: ClusterStat, kp: KnownPerson | None) -> dict:
+    tag_docs, name_docs, name_uses = st.tag_docs, st.name_docs, st.name_uses
     if tag_docs:
         best_tag = min(tag_docs, key=lambda t: (-tag_docs[t], t))
         tn = parse_tag(best_tag)
@@ -617,9 +686,7 @@ def _person_row(p: _Person) -> dict:
             key=lambda n: (bool(initials(n)), -len(n.split()), -name_docs[n], -name_uses[n], n),
         )
         sort_name = sort_name_of(name)
-    aliases = {t for e in es for t in e.tags} | {n for e in es for n in e.names}
-    aliases |= {lab for e in es for lab in e.labels}
-    kp = p.known
+    aliases = set(st.aliases)
     if kp is not None:
         aliases |= set(kp.aliases)
     return {
@@ -627,7 +694,7 @@ def _person_row(p: _Person) -> dict:
         "name": name,
         "sort_name": sort_name,
         "aliases": sorted(a for a in aliases if a),
-        "n_documents": len({e.doc_id for e in es}),
+        "n_documents": st.n_documents,
     }
 
 
@@ -636,9 +703,10 @@ def _name_persons(persons: list[_Person], reserved: set[str]) -> list[dict]:
     rows: list[dict] = []
     pending: list[tuple[str, tuple[str, ...], int, dict]] = []
     for p in persons:
-        if not p.ents:
+        st = p.stat or (_stat_of(p.ents) if p.ents else None)
+        if st is None:
             continue
-        p.row = row = _person_row(p)
+        p.row = row = _person_row(st, p.known)
         if p.known is None:
             pending.append((slugify(row["name"]), _sort_key(p.root), p.slot, row))
         rows.append(row)
@@ -658,24 +726,20 @@ def _name_persons(persons: list[_Person], reserved: set[str]) -> list[dict]:
 
 @dataclass(frozen=True)
 class PeopleState:
-    """What a resolution leaves for the next one to start from (stored with the dataset).
-
-    ``parses``: every label and alias text parsed under ``lexicon``; ``roots``: the cluster
-    (root key) of each name key that has page entities; ``person_of``: the person of every
-    cluster (by root) that has one person (only those can be reused: see ``resolve_changes``)."""
+    """What a resolution leaves for the next one (stored with the dataset, beside the
+    entity index of the ``PeopleStore``): every label and alias text parsed under
+    ``lexicon``, with the keys each parse looked up."""
 
     lexicon: NameLexicon
     parses: dict[str, ParsedText]
-    roots: dict[str, str]
-    person_of: dict[str, str]
 
 
 class PeopleStore(Protocol):
-    """The documents' people index as the resolver reads it, and its per-page entity index.
+    """The documents' people index as the resolver reads it, and its entity index.
 
-    The entity index (``EntityRow`` per page entity) is the resolver's own: it is read and
-    rewritten only through ``entity_keys``, ``docs_with_keys``, ``key_stats`` and
-    ``replace_entities``."""
+    The entity index (an ``EntityRow`` per page entity of every document) is the
+    resolver's own: written through ``replace_entities``, read through ``entity_keys``,
+    ``docs_with_keys``, ``key_stats`` and ``cluster_stats`` (aggregates, not rows)."""
 
     def tag_texts(self) -> set[str]: ...  # distinct person tags of all documents
     def label_texts(self) -> set[str]: ...  # distinct speaker labels of all documents
@@ -685,15 +749,17 @@ class PeopleStore(Protocol):
     def replace_entities(self, doc_ids: Collection[str], rows: list[EntityRow]) -> None: ...
     def docs_with_keys(self, keys: Collection[str]) -> set[str]: ...
     def key_stats(self) -> list[KeyStat]: ...
+    def cluster_stats(self, roots: dict[str, str]) -> dict[str, ClusterStat]: ...  # by root
 
 
 @dataclass
 class PeopleUpdate:
-    """The outcome of ``resolve_changes``: what changed, and the state for the next run."""
+    """The outcome of ``resolve_changes``."""
 
-    docs: list[DocPeople]  # documents resolved anew (doc_id order); the others keep their ids
-    resolution: Resolution  # for ``docs``; ``persons`` are the rows of the clusters resolved anew
-    kept_persons: set[str]  # ids of the persons whose rows stay as they are
+    docs: list[DocPeople]  # documents linked anew (touched, or a label's parse changed), doc_id order
+    resolution: Resolution  # ids and parses for ``docs``; ``persons``: every person row
+    key_person: dict[str, str]  # name key -> person of every entity with that key (one-person clusters)
+    entity_person: dict[tuple[str, int], str]  # (doc_id, entity) -> person, in namesake clusters
     state: PeopleState
 
 
@@ -702,24 +768,19 @@ def resolve_changes(
     known: Iterable[KnownPerson],
     touched: Collection[str],
     state: PeopleState | None = None,
-    persons: dict[str, KnownPerson] | None = None,
 ) -> PeopleUpdate:
-    """Resolve what ``touched`` documents (added, changed or removed since ``state``) change.
+    """Resolve every document again at the cost of what changed; ``touched``: documents
+    added, changed or removed since ``state`` (every document when there is none).
 
-    The result is the one ``resolve_people`` gives on every document: a cluster of names
-    is resolved anew unless it provably comes out the same, i.e. unless (a) it holds the
-    same name keys as before, (b) none of them occurs on a touched page or on a page
-    with a label whose parse changed (so its page entities are the same), (c) it had one
-    person, ``persons[pid]`` (the previous rows), and its claim on the known persons is
-    exactly that person. Then step 4 gives the one slot to that known person and step 5
-    rebuilds its row from the same entities, which is the stored row: id, names, aliases
-    (the known aliases are the row's own) and document count. Clusters of several
-    namesakes are always resolved anew (their assignment reads other clusters' roots).
-    Everything global (lexicon, label parses, the name clusters) is recomputed, from
-    distinct texts and per-key counts, not per page.
+    Same result as ``resolve_people`` on every document, by construction: steps 1-2 are
+    per page, so only touched pages and pages with a label whose parse changed (the
+    lexicon now answers one of the lookups it made differently) are linked again, the
+    others keep their indexed entities; step 3 runs on per-key counts; step 4 for a
+    cluster of one person needs only its claim on the known persons, and step 5 only
+    counts over its entities (``cluster_stats``), so only clusters of several namesakes
+    read their pages (their assignment walks them in order).
     """
     known_list = sorted(known, key=lambda kp: kp.person_id)
-    previous = persons or {}
     reuse = state.parses if state is not None else {}
     labels = store.label_texts()
     bares = []
@@ -744,36 +805,23 @@ def resolve_changes(
         for d in store.doc_people([x for x in doc_ids if x not in pages]):
             pages[d.doc_id] = _Page(d, *_link_doc(d, memo))
 
-    dirty_keys = store.entity_keys(dirty)
     link(dirty)
-    fresh = _entity_rows(pages[x] for x in sorted(pages))
-    store.replace_entities(dirty, fresh)
-    dirty_keys |= {r.key for r in fresh}
+    relinked = sorted(pages)
+    store.replace_entities(dirty, _entity_rows(pages[x] for x in relinked))
 
     # ---- 3 over every name key
     stats = store.key_stats()
-    present = {st.key for st in stats}  # keys with page entities
     cl = _cluster(stats, known_list, memo)
-    old_roots = state.roots if state is not None else {}
-    old_size = Counter(old_roots.values())
-    old_person = state.person_of if state is not None else {}
+    roots = {st.key: key_text(cl.dsu.find(_key_of(st.key))) for st in stats}
+    counts = store.cluster_stats(roots)
 
-    def reusable(r: Key) -> str | None:
-        # A cluster is identified by its keys with page entities: a key only a known
-        # person's alias brings decides nothing in step 4 (its claim does, checked last).
-        keys = [k for k in map(key_text, cl.members[r]) if k in present]
-        was = {old_roots.get(k) for k in keys}
-        if len(was) != 1 or None in was or any(k in dirty_keys for k in keys):
-            return None
-        (root,) = was
-        pid = old_person.get(root) if root is not None and old_size[root] == len(keys) else None
-        return pid if pid in previous and cl.claims.get(r) == [previous[pid]] else None
+    # ---- 4: clusters that may hold namesakes read their pages, in document order
+    def may_split(r: Key) -> bool:
+        named = Counter(frozenset(name_key(kp.name)) for kp in cl.claims.get(r, ()))
+        return counts[key_text(r)].tag_slots > 1 or any(n > 1 for n in named.values())
 
-    kept = {r: pid for r in cl.order if (pid := reusable(r)) is not None}
-    redo = [r for r in cl.order if r not in kept]
-    link(store.docs_with_keys([key_text(k) for r in redo for k in cl.members[r]]))
-
-    # ---- 4-5 for the clusters resolved anew
+    split = [r for r in cl.order if key_text(r) in counts and may_split(r)]
+    link(store.docs_with_keys([key_text(k) for r in split for k in cl.members[r]]))
     order = sorted(pages)
     root_of = {id(e): cl.dsu.find(e.name.keys) for x in order for e in pages[x].ents if e.name.keys}
     ents_by_root: dict[Key, list[_Entity]] = defaultdict(list)
@@ -782,40 +830,49 @@ def resolve_changes(
             if e.name.keys:
                 ents_by_root[root_of[id(e)]].append(e)
     people: list[_Person] = []
+    one: dict[Key, _Person] = {}
     known_taken: set[str] = set()
     for r in cl.order:
-        if r in kept:
-            known_taken.add(kept[r])
-        elif ents_by_root.get(r):
+        st = counts.get(key_text(r))
+        if st is None:
+            continue  # a cluster of known names only: no mentions
+        mine = [kp for kp in cl.claims.get(r, ()) if kp.person_id not in known_taken]
+        same_name = Counter(frozenset(name_key(kp.name)) for kp in mine)
+        if max([1, st.tag_slots, *same_name.values()]) > 1:
             people += _assign(r, ents_by_root[r], cl, known_taken, pages, root_of, memo)
+            continue
+        # the one-slot case of ``_assign``: the cluster's first claim (its own names all)
+        slots_known = mine[:1]
+        known_taken.update(kp.person_id for kp in slots_known)
+        one[r] = p = _Person(slots_known[0] if slots_known else None, r, 0, stat=st)
+        people.append(p)
+
+    # ---- 5
     rows = _name_persons(people, {kp.person_id for kp in known_list})
 
     def pid_of(e: _Entity | None) -> str | None:
         if e is None or not e.name.keys:
             return None
-        if e.person is None:
-            return kept[root_of[id(e)]]
-        assert e.person.row is not None
-        return e.person.row["person_id"]
+        p = e.person or one[root_of[id(e)]]
+        assert p.row is not None
+        return p.row["person_id"]
 
     res = Resolution(
-        tag_ids={x: [pid_of(e) for e in pages[x].ents if e.is_tag] for x in order},
-        speaker_ids={x: [pid_of(e) for e in pages[x].turn_ents] for x in order},
-        speakers={x: pages[x].speakers for x in order},
+        tag_ids={x: [pid_of(e) for e in pages[x].ents if e.is_tag] for x in relinked},
+        speaker_ids={x: [pid_of(e) for e in pages[x].turn_ents] for x in relinked},
+        speakers={x: pages[x].speakers for x in relinked},
         persons=rows,
     )
-    person_of = {key_text(r): pid for r, pid in kept.items()}
-    slots = Counter(p.root for p in people)
-    for p in people:
-        if slots[p.root] == 1 and p.row is not None:
-            person_of[key_text(p.root)] = p.row["person_id"]
-    new_state = PeopleState(
-        lexicon=lex,
-        parses=memo.parses,
-        roots={k: key_text(cl.dsu.find(_key_of(k))) for k in present},
-        person_of=person_of,
+    key_person = {k: one[_key_of(rt)].row["person_id"] for k, rt in roots.items() if _key_of(rt) in one}  # type: ignore[index]
+    entity_person = {
+        (x, i): pid
+        for x in order
+        for i, e in enumerate(pages[x].ents)
+        if e.person is not None and (pid := pid_of(e)) is not None
+    }
+    return PeopleUpdate(
+        [pages[x].doc for x in relinked], res, key_person, entity_person, PeopleState(lex, memo.parses)
     )
-    return PeopleUpdate([pages[x].doc for x in order], res, set(kept.values()), new_state)
 
 
 class _MemoryStore:
@@ -858,6 +915,9 @@ class _MemoryStore:
 
     def key_stats(self) -> list[KeyStat]:
         return key_stats(r for rows in self.entities.values() for r in rows)
+
+    def cluster_stats(self, roots: dict[str, str]) -> dict[str, ClusterStat]:
+        return cluster_stats((r for rows in self.entities.values() for r in rows), roots)
 
 
 def resolve_people(docs: Iterable[DocPeople], known: Iterable[KnownPerson] = ()) -> Resolution:
