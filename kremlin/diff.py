@@ -14,6 +14,7 @@ from typing import Literal
 import duckdb
 import pyarrow as pa
 
+from kremlin import duck
 from kremlin.contract import columns
 from kremlin.versions import DB_FILENAME, VERSIONS
 from schemas.tables import TABLES
@@ -77,7 +78,9 @@ def diff_databases(
     if Path(old_db).resolve() == Path(new_db).resolve():
         return []
     ignored = set(ignore) | {"doc_id"}
-    con = duckdb.connect()
+    # The pipeline's memory budget (an unbounded in-memory connection took 80 % of RAM
+    # for its hash tables: the stage worker's peak of a refresh at 10x).
+    con = duck.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"ATTACH '{_lit(old_db)}' AS old (READ_ONLY)")
@@ -86,14 +89,23 @@ def diff_databases(
         if only is not None:
             con.register("only_arrow", pa.table({"doc_id": pa.array(sorted(set(only)), pa.string())}))
             con.execute("CREATE TEMP TABLE only_docs AS SELECT doc_id FROM only_arrow")
+            con.unregister("only_arrow")
             where = "WHERE doc_id IN (SELECT doc_id FROM only_docs)"
+        # Child rows are compared only for documents on both sides: an added or removed
+        # document is reported as such whatever its rows (most of a refresh's delta).
+        con.execute(
+            "CREATE TEMP TABLE both_docs AS SELECT doc_id FROM "
+            f"(SELECT doc_id FROM old.main.documents {where}) JOIN (SELECT doc_id FROM new.main.documents {where}) "
+            "USING (doc_id)"
+        )
+        in_both = "WHERE doc_id IN (SELECT doc_id FROM both_docs)"
         doc_cols = [c for c in _shared_columns(con, "documents") if c not in ignored]
         flags = [f'CASE WHEN o."{c}" IS DISTINCT FROM n."{c}" THEN \'{c}\' END' for c in doc_cols]
         joins = []
         for child in _CHILDREN:
             cols = _shared_columns(con, child)
-            con.execute(f"CREATE TEMP TABLE old_{child} AS {_child_hashes_sql('old', child, cols, where)}")
-            con.execute(f"CREATE TEMP TABLE new_{child} AS {_child_hashes_sql('new', child, cols, where)}")
+            con.execute(f"CREATE TEMP TABLE old_{child} AS {_child_hashes_sql('old', child, cols, in_both)}")
+            con.execute(f"CREATE TEMP TABLE new_{child} AS {_child_hashes_sql('new', child, cols, in_both)}")
             joins.append(f"LEFT JOIN old_{child} AS o_{child} ON o_{child}.doc_id = o.doc_id")
             joins.append(f"LEFT JOIN new_{child} AS n_{child} ON n_{child}.doc_id = n.doc_id")
             flags.append(f"CASE WHEN o_{child}.h IS DISTINCT FROM n_{child}.h THEN '{child}' END")

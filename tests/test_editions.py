@@ -351,6 +351,9 @@ def test_incremental_sqlite_equals_a_cold_build(sample: Built, tmp_path: Path) -
         copy_doc
         + [
             f"UPDATE documents SET title = title || ' (copy)', source_file = 'copy.txt' WHERE doc_id = '{new_id}'",
+            # Whole-corpus tables: the rows that differ from the parent's are replaced.
+            "UPDATE persons SET n_documents = n_documents + 1 WHERE person_id = (SELECT min(person_id) FROM persons)",
+            "UPDATE source_files SET size_bytes = size_bytes + 1 WHERE source_file = (SELECT max(source_file) FROM source_files)",
             f"UPDATE paragraphs SET text = text || ' Zanzibarian marmalade.' "
             f"WHERE doc_id = '{doc_id}' AND paragraph_index = (SELECT max(paragraph_index) FROM paragraphs "
             f"WHERE doc_id = '{doc_id}')",

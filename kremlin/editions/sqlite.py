@@ -7,7 +7,8 @@ once at the end with the ``rebuild`` command. Incremental build (a parent versio
 a ``kremlin.sqlite`` and the document changes since it): the parent's file is copied,
 the rows of removed and changed documents are deleted (and their FTS entries with the
 FTS5 ``delete`` command), the rows of added and changed documents are inserted and
-indexed, and the small whole-corpus tables are replaced.
+indexed, and in the small whole-corpus tables the rows that differ from the parent's
+``kremlin.duckdb`` (which the parent's SQLite file mirrors) are replaced.
 
 SQLite has no list, date or instant types: lists are JSON arrays (``json_each`` reads
 them), dates and times are ISO 8601 text, instants are ISO 8601 UTC text
@@ -33,7 +34,7 @@ from pathlib import Path
 import duckdb
 
 from kremlin import duck
-from kremlin.analyst import PARTITIONED_TABLES, VIEWS, _contract_column_docs
+from kremlin.analyst import PARTITIONED_TABLES, VIEWS, _contract_column_docs, key_columns
 from kremlin.contract import Column
 from kremlin.diff import DocumentChange
 from kremlin.editions.release import (
@@ -45,6 +46,7 @@ from kremlin.editions.release import (
     Release,
     TableInfo,
 )
+from kremlin.versions import DB_FILENAME
 
 SQLITE_FILENAME = "kremlin.sqlite"
 METADATA_FILENAME = "metadata.json"
@@ -224,8 +226,6 @@ def _select_expr(column: Column) -> str:
 
 def duckdb_select(table: TableInfo, where: str = "") -> str:
     """SELECT over the DuckDB table giving SQLite-ready values, in key order."""
-    from kremlin.analyst import key_columns
-
     cols = ", ".join(_select_expr(c) for c in table.columns)
     order = ", ".join(qi(c) for c in key_columns(table.name))
     return f"SELECT {cols} FROM {qi(table.name)} {where} ORDER BY {order}"
@@ -251,8 +251,6 @@ def _key_ranges(src: duckdb.DuckDBPyConnection, table: TableInfo, where: str) ->
     the first key column, in key order: each run is sorted on its own, so DuckDB never
     holds the sort of a whole large table (390 MB more in the stage worker at 10x), and
     the rows still arrive in exactly the order of one ORDER BY over the table."""
-    from kremlin.analyst import key_columns
-
     if where:
         return [where]  # a filtered copy (an incremental update) is small
     first = qi(key_columns(table.name)[0])
@@ -374,20 +372,42 @@ def _check_parent(con: sqlite3.Connection, release: Release) -> None:
             raise IncompatibleParent(f"no FTS table {fts_table(table)}")
 
 
-def _bookkeeping_changes(src: duckdb.DuckDBPyConnection, dst: sqlite3.Connection) -> set[str]:
-    """Documents whose source file or content hash moved, which the content diff ignores."""
-    sql = "SELECT doc_id, source_file || ' ' || content_sha256 FROM documents"
-    old = dict(dst.execute(sql).fetchall())
-    new = dict(src.execute(sql).fetchall())
-    return {d for d in old.keys() | new.keys() if old.get(d) != new.get(d)}
+def _bookkeeping_changes(src: duckdb.DuckDBPyConnection) -> set[str]:
+    """Documents whose source file or content hash moved, which the content diff ignores
+    (``src`` has the parent's database attached as ``parent``)."""
+    rows = src.execute(
+        "SELECT coalesce(n.doc_id, o.doc_id) FROM documents AS n FULL JOIN parent.main.documents AS o "
+        "ON n.doc_id = o.doc_id WHERE n.source_file IS DISTINCT FROM o.source_file "
+        "OR n.content_sha256 IS DISTINCT FROM o.content_sha256"
+    ).fetchall()
+    return {d for (d,) in rows}
+
+
+def _changed_groups(src: duckdb.DuckDBPyConnection, table: TableInfo) -> list | None:
+    """Values of the table's first key column whose rows differ from the parent's (rows
+    only one side has, as multisets); None when one of them is NULL (replace the table)."""
+    first = qi(key_columns(table.name)[0])
+    cols = ", ".join(qi(c.name) for c in table.columns)
+    name = qi(table.name)
+    rows = src.execute(
+        f"SELECT DISTINCT {first} FROM ((SELECT {cols} FROM main.{name} EXCEPT ALL "
+        f"SELECT {cols} FROM parent.main.{name}) UNION ALL (SELECT {cols} FROM parent.main.{name} "
+        f"EXCEPT ALL SELECT {cols} FROM main.{name})) ORDER BY 1"
+    ).fetchall()
+    values = [v for (v,) in rows]
+    return None if any(v is None for v in values) else values
 
 
 def build_incremental(
-    release: Release, parent_db: Path, changes: Iterable[DocumentChange], target: Path
+    release: Release, parent_dir: Path, changes: Iterable[DocumentChange], target: Path
 ) -> SqliteBuild:
+    parent_duck = Path(parent_dir) / DB_FILENAME
+    if not parent_duck.is_file():
+        raise IncompatibleParent(f"no {DB_FILENAME} beside the parent's {SQLITE_FILENAME}")
     with _replacing(target) as tmp:
-        shutil.copyfile(parent_db, tmp)
+        shutil.copyfile(Path(parent_dir) / SQLITE_FILENAME, tmp)
         with _connections(release, tmp) as (src, dst):
+            src.execute(f"ATTACH {_lit(str(parent_duck))} AS parent (READ_ONLY)")
             touched = _update(release, src, dst, changes)
     return SqliteBuild(target, "incremental", len(touched))
 
@@ -398,9 +418,13 @@ def _update(
     dst: sqlite3.Connection,
     changes: Iterable[DocumentChange],
 ) -> list[str]:
-    """Patch a copy of the parent's file in place; return the documents rewritten."""
+    """Patch a copy of the parent's file in place; return the documents rewritten.
+
+    The per-document tables are rewritten for the documents of the diff (and those whose
+    bookkeeping columns moved); the whole-corpus tables for the values of their first key
+    column whose rows differ from the parent's database, which the SQLite file mirrors."""
     _check_parent(dst, release)
-    touched = sorted({c.doc_id for c in changes} | _bookkeeping_changes(src, dst))
+    touched = sorted({c.doc_id for c in changes} | _bookkeeping_changes(src))
     dst.execute("BEGIN")
     dst.execute("CREATE TEMP TABLE touched (doc_id TEXT PRIMARY KEY)")
     dst.executemany("INSERT INTO temp.touched VALUES (?)", [(d,) for d in touched])
@@ -415,16 +439,26 @@ def _update(
                 )
             dst.execute(f"DELETE FROM {qi(t.name)} WHERE {in_touched}")
             (last,) = dst.execute(f"SELECT coalesce(max(rowid), 0) FROM {qi(t.name)}").fetchone()
-            _copy_rows(src, dst, t, "WHERE doc_id IN (SELECT unnest($1))", [touched])
+            if touched:
+                _copy_rows(src, dst, t, "WHERE doc_id IN (SELECT unnest($1))", [touched])
             if t.name in FTS_COLUMNS:
                 # New rows take rowids above the old maximum.
                 dst.execute(
                     f"INSERT INTO {fts}(rowid, {col}) SELECT rowid, {col} FROM {qi(t.name)} WHERE rowid > ?",
                     [last],
                 )
-        else:
+            continue
+        groups = _changed_groups(src, t)
+        if groups is None:
             dst.execute(f"DELETE FROM {qi(t.name)}")
             _copy_rows(src, dst, t)
+        elif groups:
+            first = qi(key_columns(t.name)[0])
+            dst.execute("CREATE TEMP TABLE groups (v)")
+            dst.executemany("INSERT INTO temp.groups VALUES (?)", [(v,) for v in groups])
+            dst.execute(f"DELETE FROM {qi(t.name)} WHERE {first} IN (SELECT v FROM temp.groups)")
+            dst.execute("DROP TABLE temp.groups")
+            _copy_rows(src, dst, t, f"WHERE {first} IN (SELECT unnest($1))", [groups])
     _create_views(dst)
     dst.execute("COMMIT")
     return touched
@@ -508,8 +542,8 @@ def write_sqlite(
     parent_db = Path(parent_dir) / SQLITE_FILENAME if parent_dir is not None else None
     build: SqliteBuild | None = None
     if parent_db is not None and parent_db.is_file() and changes is not None:
-        with contextlib.suppress(IncompatibleParent, sqlite3.DatabaseError):
-            build = build_incremental(release, parent_db, changes, target)
+        with contextlib.suppress(IncompatibleParent, sqlite3.DatabaseError, duckdb.Error):
+            build = build_incremental(release, parent_db.parent, changes, target)
     names = [t.name for t in release.tables]
     expected = duckdb_row_counts(release.db_path, names)
     if build is not None and row_counts(target, names) != expected:
