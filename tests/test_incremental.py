@@ -201,3 +201,139 @@ def test_kept_documents_whose_people_change_are_rehashed(tmp_path, monkeypatch):
         con.close()
     assert kept == 3, "the kept documents' turns moved to the known person"
     assert table_fingerprints(db) == table_fingerprints(db, use_parts=False)
+
+
+# ----------------------------------------------------------------------------- people
+
+
+def _people_page(k: int, tags: tuple[str, ...], turns: tuple[str, ...]) -> str:
+    from tests.pagekit import make_page
+
+    return make_page(
+        title=f"Working meeting number {k}",
+        date=f"May {1 + k}, 2017",
+        publication=f"May {1 + k}, 2017, 15:40",
+        body=[
+            "The participants discussed current issues.",
+            *(f"{label}: Thank you, colleagues." for label in turns),
+        ],
+        tags=(("Persons", tags),) if tags else (),
+        style="page",
+        kremlin_id=60000 + k,
+    )
+
+
+PEOPLE_PAGES = {
+    0: (("Petrov Ivan", "Petrov Ivan"), ("Governor of Tver Region Ivan Petrov", "Scientist Ivan Petrov")),
+    1: (("Matviyenko Valentina",), ("Federation Council Speaker Valentina Matviyenko",)),
+    2: (("Petrov Ivan",), ("President of Russia Vladimir Putin", "Governor of Tver Region Ivan Petrov")),
+    3: ((), ("Adviser Quillan", "Vladimir Putin")),
+}
+PEOPLE_ADDED = {
+    4: ((), ("Speaker of the Federation Council Valentina Matvienko",)),  # a new spelling of a known person
+    5: (("Petrov Ivan",), ("Scientist Ivan Petrov",)),  # the namesake, without the other one
+    6: (("Quillan Zorbo",), ()),  # "Quillan" becomes a surname: page 3's label names a person now
+    7: (("Lavrov Sergei",), ("Foreign Minister Sergei Lavrov", "Sergey Lavrov")),
+}
+
+
+def _people_tables(db: Path) -> tuple[list, list, list]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return (
+            con.execute(
+                "SELECT doc_id, turn_index, speaker_kind, speaker_name, speaker_role, person_id "
+                "FROM utterances ORDER BY ALL"
+            ).fetchall(),
+            con.execute("SELECT * FROM document_persons ORDER BY ALL").fetchall(),
+            con.execute("SELECT * FROM persons ORDER BY ALL").fetchall(),
+        )
+    finally:
+        con.close()
+
+
+def _people_resolved_in_full(db: Path, known: list) -> tuple[list, list, list]:
+    """What resolving every document of ``db`` at once gives (``resolve_people``)."""
+    from kremlin.persons import DocPeople, resolve_people
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT d.doc_id, d.person_tags, list(u.speaker_label ORDER BY u.turn_index) FILTER (WHERE u.doc_id IS NOT NULL) "
+            "FROM documents d LEFT JOIN utterances u USING (doc_id) GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+    finally:
+        con.close()
+    docs = [DocPeople(d, tuple(tags), tuple(labels or ())) for d, tags, labels in rows]
+    res = resolve_people(docs, known)
+    turns, mentions = [], []
+    for d in docs:
+        for i, (sp, pid) in enumerate(zip(res.speakers[d.doc_id], res.speaker_ids[d.doc_id], strict=True)):
+            turns.append((d.doc_id, i, sp.kind, sp.name, sp.role, pid))
+            if sp.kind == "person":
+                mentions.append((d.doc_id, pid, d.speakers[i], "speaker", i))
+        for i, (tag, pid) in enumerate(zip(d.tags, res.tag_ids[d.doc_id], strict=True)):
+            mentions.append((d.doc_id, pid, tag, "tag", i))
+    persons = [
+        (r["person_id"], r["name"], r["sort_name"], r["aliases"], r["n_documents"]) for r in res.persons
+    ]
+    return sorted(turns), sorted(mentions, key=repr), sorted(persons)
+
+
+@pytest.fixture(scope="module")
+def people_sequence(tmp_path_factory):
+    """cold → +4 pages (a new spelling, a namesake, a tag that turns an old label into a
+    person, a new person) → one page changed → the namesake page removed; then a cold build."""
+    base = tmp_path_factory.mktemp("people")
+    raw, curated = base / "raw", base / "curated"
+    raw.mkdir()
+
+    def write(pages: dict) -> None:
+        for k, (tags, turns) in pages.items():
+            (raw / f"q{k:02d}.txt").write_text(_people_page(k, tags, turns), encoding="utf-8")
+
+    write(PEOPLE_PAGES)
+    steps = [publish_run(raw, curated, today=TODAY)]
+    write(PEOPLE_ADDED)
+    steps.append(publish_run(raw, curated, today=TODAY))
+    # Page changes keep every label and tag somewhere: a known person keeps the aliases it
+    # had (ids and aliases are stable), which a cold build of the final folder cannot know.
+    write({2: (("Petrov Ivan", "Putin Vladimir"), (*PEOPLE_PAGES[2][1], "Scientist Ivan Petrov"))})
+    steps.append(publish_run(raw, curated, today=TODAY))
+    # (Removing page 1, the only Matviyenko tag, would leave the known person her id for
+    # the other spelling, where a cold build names her anew.)
+    (raw / "q05.txt").unlink()
+    steps.append(publish_run(raw, curated, today=TODAY))
+    cold = base / "cold"
+    publish_run(raw, cold, today=TODAY)
+    return curated, cold, steps
+
+
+def test_people_of_every_step_equal_a_full_resolution(people_sequence):
+    """Each version's people columns are what resolving all its documents at once gives,
+    knowing the parent's persons, though only the change was resolved."""
+    from kremlin.build import known_persons_from
+
+    curated, _, steps = people_sequence
+    parent = None
+    for step in steps:
+        db = curated / "versions" / step["version_id"] / "kremlin.duckdb"
+        assert _people_tables(db) == _people_resolved_in_full(db, known_persons_from(parent))
+        parent = db
+    manifests = [
+        json.loads((curated / "versions" / s["version_id"] / "manifest.json").read_text()) for s in steps
+    ]
+    assert [m["build"]["incremental"] for m in manifests] == [False, True, True, True]
+
+
+def test_people_sequence_equals_cold(people_sequence):
+    curated, cold, steps = people_sequence
+    assert _manifest(curated)["dataset_fingerprint"] == _manifest(cold)["dataset_fingerprint"]
+    assert _people_tables(curated / "latest" / "kremlin.duckdb") == _people_tables(
+        cold / "latest" / "kremlin.duckdb"
+    )
+    turns = _people_tables(curated / "versions" / steps[1]["version_id"] / "kremlin.duckdb")[0]
+    quillan = [t for t in turns if t[3] == "Quillan"]
+    assert quillan and quillan[0][2] == "person", "the kept page's label was parsed again"
+    ids = {t[5] for t in turns if t[3] and "Matv" in t[3]}
+    assert len(ids) == 1, "the new spelling joined the known person"
