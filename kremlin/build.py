@@ -637,15 +637,6 @@ class _DuckPeople:
             )
         ]
 
-    def entity_keys(self, doc_ids: Collection[str]) -> set[str]:
-        if not doc_ids:
-            return set()
-        return set(
-            self._column(
-                f"SELECT DISTINCT key FROM {_PEOPLE_ENTITIES} WHERE doc_id IN {self._where(doc_ids)}"
-            )
-        )
-
     def replace_entities(self, doc_ids: Collection[str], rows: list[EntityRow]) -> None:
         if doc_ids:
             self.con.execute(f"DELETE FROM {_PEOPLE_ENTITIES} WHERE doc_id IN {self._where(doc_ids)}")

@@ -239,12 +239,15 @@ def _bare_pair(label: str) -> tuple[str, str] | None:
     return None
 
 
-def parse_traced(text: str, lex: NameLexicon) -> ParsedText:
+def parse_traced(text: str, lex: NameLexicon, bare: tuple[str, str] | None | bool = False) -> ParsedText:
+    """``text`` parsed under ``lex``; ``bare``: its ``_bare_pair`` when already known."""
     log: set[str] = set()
     traced = NameLexicon(
         cast(frozenset[str], _Traced(lex.given, log)), cast(frozenset[str], _Traced(lex.surnames, log))
     )
-    return ParsedText(parse_speaker_label(text, traced), frozenset(log), _bare_pair(text))
+    return ParsedText(
+        parse_speaker_label(text, traced), frozenset(log), _bare_pair(text) if bare is False else bare
+    )
 
 
 def _lexicon(
@@ -283,6 +286,7 @@ class _Memo:
     reuse: dict[str, ParsedText] = field(default_factory=dict)
     stale: frozenset[str] | None = None  # None: nothing can be reused
     parses: dict[str, ParsedText] = field(default_factory=dict)
+    bares: dict[str, tuple[str, str] | None] = field(default_factory=dict)  # known ``_bare_pair``s
     changed: set[str] = field(default_factory=set)
     names: dict[str, _Name] = field(default_factory=dict)
     tags: dict[str, _Name] = field(default_factory=dict)
@@ -295,7 +299,7 @@ class _Memo:
             if old is not None and self.stale is not None and old.queried.isdisjoint(self.stale):
                 p = old
             else:
-                p = parse_traced(label, self.lex)
+                p = parse_traced(label, self.lex, self.bares.get(label, False))
                 if old is None or old.speaker != p.speaker:
                     self.changed.add(label)
             self.parses[label] = p
@@ -738,14 +742,13 @@ class PeopleStore(Protocol):
     """The documents' people index as the resolver reads it, and its entity index.
 
     The entity index (an ``EntityRow`` per page entity of every document) is the
-    resolver's own: written through ``replace_entities``, read through ``entity_keys``,
-    ``docs_with_keys``, ``key_stats`` and ``cluster_stats`` (aggregates, not rows)."""
+    resolver's own: written through ``replace_entities``, read through ``docs_with_keys``,
+    ``key_stats`` and ``cluster_stats`` (aggregates, not rows)."""
 
     def tag_texts(self) -> set[str]: ...  # distinct person tags of all documents
     def label_texts(self) -> set[str]: ...  # distinct speaker labels of all documents
     def docs_with_labels(self, labels: Collection[str]) -> set[str]: ...
     def doc_people(self, doc_ids: Collection[str]) -> list[DocPeople]: ...  # those that exist
-    def entity_keys(self, doc_ids: Collection[str]) -> set[str]: ...  # keys indexed for the docs
     def replace_entities(self, doc_ids: Collection[str], rows: list[EntityRow]) -> None: ...
     def docs_with_keys(self, keys: Collection[str]) -> set[str]: ...
     def key_stats(self) -> list[KeyStat]: ...
@@ -783,15 +786,12 @@ def resolve_changes(
     known_list = sorted(known, key=lambda kp: kp.person_id)
     reuse = state.parses if state is not None else {}
     labels = store.label_texts()
-    bares = []
-    for lab in labels:
-        old = reuse.get(lab)
-        bares.append(old.bare if old is not None else _bare_pair(lab))
-    lex = _lexicon(store.tag_texts(), known_list, bares)
+    bares = {lab: reuse[lab].bare if lab in reuse else _bare_pair(lab) for lab in labels}
+    lex = _lexicon(store.tag_texts(), known_list, bares.values())
     stale = None
     if state is not None:
         stale = frozenset((lex.given ^ state.lexicon.given) | (lex.surnames ^ state.lexicon.surnames))
-    memo = _Memo(lex, reuse=dict(reuse), stale=stale)
+    memo = _Memo(lex, reuse=dict(reuse), stale=stale, bares=bares)
     for lab in labels:
         memo.parsed(lab)
 
@@ -806,8 +806,7 @@ def resolve_changes(
             pages[d.doc_id] = _Page(d, *_link_doc(d, memo))
 
     link(dirty)
-    relinked = sorted(pages)
-    store.replace_entities(dirty, _entity_rows(pages[x] for x in relinked))
+    store.replace_entities(dirty, _entity_rows(pages[x] for x in sorted(pages)))
 
     # ---- 3 over every name key
     stats = store.key_stats()
@@ -821,8 +820,10 @@ def resolve_changes(
         return counts[key_text(r)].tag_slots > 1 or any(n > 1 for n in named.values())
 
     split = [r for r in cl.order if key_text(r) in counts and may_split(r)]
-    link(store.docs_with_keys([key_text(k) for r in split for k in cl.members[r]]))
-    order = sorted(pages)
+    split_docs = store.docs_with_keys([key_text(k) for r in split for k in cl.members[r]])
+    link(split_docs)
+    # a namesake assignment reads the clusters of every entity on its pages
+    order = sorted(split_docs & pages.keys())
     root_of = {id(e): cl.dsu.find(e.name.keys) for x in order for e in pages[x].ents if e.name.keys}
     ents_by_root: dict[Key, list[_Entity]] = defaultdict(list)
     for x in order:
@@ -850,20 +851,25 @@ def resolve_changes(
     # ---- 5
     rows = _name_persons(people, {kp.person_id for kp in known_list})
 
+    key_pid = {k: p.row["person_id"] for r, p in one.items() if p.row is not None for k in cl.members[r]}
+
     def pid_of(e: _Entity | None) -> str | None:
         if e is None or not e.name.keys:
             return None
-        p = e.person or one[root_of[id(e)]]
-        assert p.row is not None
-        return p.row["person_id"]
+        if e.person is None:
+            return key_pid[e.name.keys]
+        assert e.person.row is not None
+        return e.person.row["person_id"]
 
+    relinked = sorted(pages)
+    fresh = set(dirty)
     res = Resolution(
-        tag_ids={x: [pid_of(e) for e in pages[x].ents if e.is_tag] for x in relinked},
-        speaker_ids={x: [pid_of(e) for e in pages[x].turn_ents] for x in relinked},
-        speakers={x: pages[x].speakers for x in relinked},
+        tag_ids={x: [pid_of(e) for e in pages[x].ents if e.is_tag] for x in relinked if x in fresh},
+        speaker_ids={x: [pid_of(e) for e in pages[x].turn_ents] for x in relinked if x in fresh},
+        speakers={x: pages[x].speakers for x in relinked if x in fresh},
         persons=rows,
     )
-    key_person = {k: one[_key_of(rt)].row["person_id"] for k, rt in roots.items() if _key_of(rt) in one}  # type: ignore[index]
+    key_person = {key_text(k): pid for k, pid in key_pid.items() if key_text(k) in roots}
     entity_person = {
         (x, i): pid
         for x in order
@@ -871,7 +877,11 @@ def resolve_changes(
         if e.person is not None and (pid := pid_of(e)) is not None
     }
     return PeopleUpdate(
-        [pages[x].doc for x in relinked], res, key_person, entity_person, PeopleState(lex, memo.parses)
+        [pages[x].doc for x in relinked if x in fresh],
+        res,
+        key_person,
+        entity_person,
+        PeopleState(lex, memo.parses),
     )
 
 
@@ -899,9 +909,6 @@ class _MemoryStore:
 
     def doc_people(self, doc_ids: Collection[str]) -> list[DocPeople]:
         return [self.docs[x] for x in sorted(set(doc_ids)) if x in self.docs]
-
-    def entity_keys(self, doc_ids: Collection[str]) -> set[str]:
-        return {r.key for x in doc_ids for r in self.entities.get(x, ())}
 
     def replace_entities(self, doc_ids: Collection[str], rows: list[EntityRow]) -> None:
         for x in doc_ids:
