@@ -30,6 +30,13 @@ documents, ties to the alphabetically first) with any role inside the tag remove
 its given-name-first form, in the word order of a matching speaker label when there is one. A
 person never tagged takes its most complete speaker name (no initials, most words, then most
 documents, most turns, then alphabetical), and ``sort_name`` moves its last word (with particles) to the front.
+
+Incremental runs: ``resolve_changes`` gives the same result reading only what a change
+reaches, from a ``PeopleStore`` that keeps every page's entities (steps 1-2 are per page;
+step 3 needs per-key counts; steps 4-5 need, for a cluster of one person, only counts over
+its entities, and read pages only for clusters that may hold namesakes) and a
+``PeopleState`` of label parses that record the lexicon lookups they made.
+``resolve_people`` is ``resolve_changes`` with every document touched.
 """
 
 from __future__ import annotations
