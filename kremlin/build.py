@@ -409,6 +409,8 @@ def _resolve_people(con: duckdb.DuckDBPyConnection, known: list[KnownPerson]) ->
         )
         con.unregister("persons_arrow")
     _save_people_state(con, update.state)
+    for view in ("people_want", "people_linked"):
+        con.unregister(view)
 
 
 def _write_linked(con: duckdb.DuckDBPyConnection, update: PeopleUpdate) -> None:
