@@ -592,7 +592,7 @@ def enrich_database(db_path: Path, delta: SearchDelta | None = None) -> None:
     ``PRAGMA create_fts_index`` over the same rows. Idempotent; checkpointed on close so
     the file can then be opened read-only by any duckdb 1.5 client.
     """
-    con = duck.connect(db_path)
+    con = duck.connect(db_path, memory=duck.PUBLISH_MEMORY)
     try:
         contract_docs = _contract_column_docs()
         # One transaction for the ~200 catalog writes: committing each one costs more
@@ -989,7 +989,7 @@ def export_parquet(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, str] = {}
-    con = duck.connect(db_path, read_only=True)
+    con = duck.connect(db_path, read_only=True, memory=duck.PUBLISH_MEMORY)
     try:
         # Timestamps are stored as UTC instants either way; pin the zone so nothing
         # session-dependent can leak into the files.

@@ -80,7 +80,7 @@ def diff_databases(
     ignored = set(ignore) | {"doc_id"}
     # The pipeline's memory budget (an unbounded in-memory connection took 80 % of RAM
     # for its hash tables: the stage worker's peak of a refresh at 10x).
-    con = duck.connect()
+    con = duck.connect(memory=duck.PUBLISH_MEMORY)
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"ATTACH '{_lit(old_db)}' AS old (READ_ONLY)")

@@ -1,9 +1,12 @@
 """DuckDB connections for the pipeline's heavy steps, with a bounded memory budget.
 
 DuckDB would otherwise take up to 80 % of RAM for its buffers; the pipeline must stay
-well under 1 GB however large the corpus, so every build, index and export step works
-within ``KREMLIN_DUCKDB_MEMORY`` (default 384MB) and spills to a temp folder beside
-the database when it needs more.
+well under 1 GB however large the corpus, so every step works within a budget and spills
+to a temp folder beside the database when it needs more. DuckDB also keeps the blocks it
+read cached up to its limit, so the limit is what a step adds to its process, whatever it
+does: each step gets the smallest budget that does not slow it (measured at 10x the
+corpus, docs/benchmarks.md). ``KREMLIN_DUCKDB_MEMORY``, when set, is the budget of every
+step.
 """
 
 from __future__ import annotations
@@ -14,11 +17,18 @@ from pathlib import Path
 import duckdb
 
 DEFAULT_MEMORY = "384MB"
+"""The build: staging tables, person resolution and fingerprint parts of a whole corpus."""
+PUBLISH_MEMORY = "192MB"
+"""Publish steps (fingerprint, search index, Parquet, diff). At 10x the cold search index
+took as long at 192MB as at 384MB and 150 MB less; at 128MB it spilled and took 1.5x."""
+STREAM_MEMORY = "64MB"
+"""Readers that stream a table out in bounded ordered runs (the SQLite edition): anything
+more only caches blocks that are read once."""
 
 
-def settings(db_path: Path | None = None) -> dict[str, str]:
+def settings(db_path: Path | None = None, memory: str = DEFAULT_MEMORY) -> dict[str, str]:
     config = {
-        "memory_limit": os.environ.get("KREMLIN_DUCKDB_MEMORY", DEFAULT_MEMORY),
+        "memory_limit": os.environ.get("KREMLIN_DUCKDB_MEMORY") or memory,
         "autoinstall_known_extensions": "false",
         "autoload_known_extensions": "false",
     }
@@ -27,7 +37,9 @@ def settings(db_path: Path | None = None) -> dict[str, str]:
     return config
 
 
-def connect(db_path: Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    db_path: Path | None = None, *, read_only: bool = False, memory: str = DEFAULT_MEMORY
+) -> duckdb.DuckDBPyConnection:
     if db_path is None:
-        return duckdb.connect(config=settings())
-    return duckdb.connect(str(db_path), read_only=read_only, config=settings(db_path))
+        return duckdb.connect(config=settings(memory=memory))
+    return duckdb.connect(str(db_path), read_only=read_only, config=settings(db_path, memory))

@@ -231,7 +231,7 @@ def table_fingerprints(db_path: Path, *, use_parts: bool = True) -> dict[str, st
     Python, a batch at a time, into one sha256. With ``use_parts`` the large tables are assembled from the build's fingerprint parts
     when they cover every row (``refresh_fingerprint_parts``).
     """
-    con = duck.connect(db_path, read_only=True)
+    con = duck.connect(db_path, read_only=True, memory=duck.PUBLISH_MEMORY)
     try:
         # TIMESTAMPTZ renders in the session zone; pin it so two runners agree.
         con.execute("SET TimeZone = 'UTC'")

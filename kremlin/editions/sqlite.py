@@ -51,8 +51,8 @@ from kremlin.versions import DB_FILENAME
 SQLITE_FILENAME = "kremlin.sqlite"
 METADATA_FILENAME = "metadata.json"
 DATABASE_NAME = Path(SQLITE_FILENAME).stem  # Datasette names a database after its file
-BATCH_ROWS = 20_000
-RANGE_ROWS = 100_000
+BATCH_ROWS = 5_000
+RANGE_ROWS = 25_000
 
 # Searchable text: table -> column indexed with FTS5 (Datasette's search box).
 FTS_COLUMNS = {"paragraphs": "text", "utterances": "text"}
@@ -285,7 +285,8 @@ def _fast(con: sqlite3.Connection) -> None:
     con.execute("PRAGMA journal_mode = OFF")
     con.execute("PRAGMA synchronous = OFF")
     con.execute("PRAGMA locking_mode = EXCLUSIVE")
-    con.execute("PRAGMA cache_size = -65536")  # 64 MiB: the edition stays under 1 GB RSS at 10x the corpus
+    # 16 MiB: as fast as 64 MiB at 10x the corpus (the file is written in key order), 50 MB less.
+    con.execute("PRAGMA cache_size = -16384")
     con.execute("PRAGMA temp_store = MEMORY")
 
 
@@ -312,7 +313,7 @@ def _replacing(target: Path) -> Iterator[Path]:
 def _connections(
     release: Release, path: Path
 ) -> Iterator[tuple[duckdb.DuckDBPyConnection, sqlite3.Connection]]:
-    src = duck.connect(release.db_path, read_only=True)
+    src = duck.connect(release.db_path, read_only=True, memory=duck.STREAM_MEMORY)
     try:
         dst = sqlite3.connect(path, isolation_level=None)
         try:
