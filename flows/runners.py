@@ -84,10 +84,24 @@ def _pointed_at(url: str) -> Iterator[str]:
 
 
 # Prefect's temporary server (prefect 3.9's SubprocessASGIServer) runs this app with these
-# variables; started here without importing prefect.server, which costs the flow process
-# 5-6 s of imports and their memory for a server that runs in another process anyway.
+# variables; started here without importing prefect (2-3 s) or prefect.server (5-6 s and
+# ~80 MB) into the flow process, for a server that runs in another process anyway.
 _SERVER_APP = "prefect.server.api.server:create_app"
 _SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+# A temporary server lives for one run that nobody watches live. It keeps what shows the
+# run afterwards (flow runs, task runs, logs, artifacts, in PREFECT_HOME's database) and
+# leaves out what serves a long-lived server: the event feed's storage and its vacuum (which
+# also runs at every start), automations, streaming events to UI clients, registering block
+# types (the run uses none; loading the block collections imports prefect-dask and Dask).
+# 1.5-2 s of CPU less at every start, seconds the run's own processes compete for. The
+# environment wins: set any of these to true to have it back.
+_SERVER_DEFAULTS = {
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+    "PREFECT_SERVER_EVENTS_STREAM_OUT_ENABLED": "false",
+    "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
+    "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
+}
 _PORT_IN_USE = 3  # uvicorn's exit status when it cannot bind
 
 
@@ -99,24 +113,49 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _prefect_dir() -> str:
+    """Where the prefect package is, found without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("prefect")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("prefect is not installed")
+    return os.path.dirname(next(iter(spec.submodule_search_locations)))
+
+
+def _server_env() -> dict[str, str]:
+    env = {**_SERVER_DEFAULTS, **os.environ, **_SERVER_ENV}
+    # Settings changed inside this process (``temporary_settings``) are passed on, as Prefect
+    # does for its own temporary server; without prefect imported there can be none, and the
+    # server reads the same environment, profile and working directory as this process.
+    if "prefect.settings" in sys.modules:
+        from prefect.settings import get_current_settings
+
+        env.update(get_current_settings().to_environment_variables(exclude_unset=True))
+    # Never the API URL this server is about to serve (set for this process once it is up).
+    env.pop("PREFECT_API_URL", None)
+    return env
+
+
 class TemporaryApi:
-    """A temporary Prefect API server for this run, started at once and waited for only
+    """A temporary Prefect API server for this run, launched at once and waited for only
     when the flow begins, so that its start-up (seconds) overlaps the run's own work.
 
-    Stopped at interpreter exit, after Prefect's log and event workers (registered later,
-    so their exit hooks run first) have drained."""
+    ``discard()`` drops it when the run turns out to have nothing to do: while uvicorn is
+    still importing the app (the first seconds) SIGTERM ends it at once; once it has begun
+    starting (database migrations) it finishes that and exits by itself, never cut midway.
+    A server the run uses (``adopt()``) is stopped at interpreter exit, after Prefect's log
+    and event workers (registered later, so their exit hooks run first) have drained."""
 
     def __init__(self) -> None:
         import atexit
-
-        from prefect.logging import get_logger
+        import time
 
         self.port = 0
+        self.adopted = False
+        self.launched_at = time.monotonic()
         self.process = self._launch()
         atexit.register(self.stop)
-        # The line Prefect logs when it starts its own temporary server (tools/bench.py
-        # times the server start from it).
-        get_logger().info("Starting temporary server on %s", self.url.removesuffix("/api"))
 
     @property
     def url(self) -> str:
@@ -125,23 +164,33 @@ class TemporaryApi:
     def _launch(self):
         import subprocess
 
-        import prefect
-        from prefect.settings import get_current_settings
-
         self.port = _free_port()
-        env = {
-            **os.environ,
-            **_SERVER_ENV,
-            **get_current_settings().to_environment_variables(exclude_unset=True),
-        }
-        # Never the API URL this server is about to serve (set below once it is up).
-        env.pop("PREFECT_API_URL", None)
         return subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent),
+            [sys.executable, "-m", "uvicorn", "--app-dir", _prefect_dir(),
              "--factory", _SERVER_APP, "--host", "127.0.0.1", "--port", str(self.port),
              "--log-level", "error", "--lifespan", "on"],
-            env=env,
+            env=_server_env(),
         )  # fmt: skip
+
+    def superseded(self) -> bool:
+        """A Prefect profile (read once prefect is imported) names an API server to use instead."""
+        from prefect.settings import PREFECT_API_URL
+
+        return bool(PREFECT_API_URL.value())
+
+    def adopt(self) -> None:
+        """The run will use this server: log it (tools/bench.py times the wait from here on)."""
+        import time
+
+        from prefect.logging import get_logger
+
+        self.adopted = True
+        # The line Prefect logs when it starts its own temporary server.
+        get_logger().info(
+            "Starting temporary server on %s (launched %.1f s ago, with the precheck)",
+            self.url.removesuffix("/api"),
+            time.monotonic() - self.launched_at,
+        )
 
     def wait(self, timeout: float = 120.0) -> str:
         """Block until the server answers its health check; return its API URL."""
@@ -163,14 +212,33 @@ class TemporaryApi:
                         return self.url
             except (urllib.error.URLError, OSError):
                 pass
-            time.sleep(0.1)
+            time.sleep(0.05)
         raise RuntimeError(f"the temporary Prefect server did not start within {timeout:.0f} s")
 
     @contextlib.contextmanager
     def serving(self) -> Iterator[str]:
         """Wait for the server, then point this process (and its children) at it."""
-        with _pointed_at(self.wait()) as url:
+        import time
+
+        from prefect.logging import get_logger
+
+        url = self.wait()
+        # tools/bench.py splits the wait for the server from the flow-run creation here.
+        get_logger().info(
+            "Temporary server ready, %.1f s after its launch", time.monotonic() - self.launched_at
+        )
+        with _pointed_at(url):
             yield url
+
+    def discard(self) -> None:
+        """Stop a server the run does not need, without waiting for one that is starting."""
+        import atexit
+
+        atexit.unregister(self.stop)
+        if self.process.poll() is None:
+            self.process.terminate()
+            with contextlib.suppress(Exception):
+                self.process.wait(timeout=0.5)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -182,10 +250,9 @@ class TemporaryApi:
                 self.process.wait()
 
 
-def start_temporary_api() -> TemporaryApi | None:
-    """Start a temporary Prefect server now, unless ``PREFECT_API_URL`` names one."""
-    from prefect.settings import PREFECT_API_URL
-
-    if PREFECT_API_URL.value():
+def launch_temporary_api() -> TemporaryApi | None:
+    """Launch a temporary Prefect server now, unless ``PREFECT_API_URL`` names one in the
+    environment (a profile that names one is seen later: ``TemporaryApi.superseded``)."""
+    if os.environ.get("PREFECT_API_URL"):
         return None
     return TemporaryApi()

@@ -16,14 +16,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from kremlin.analyst import enrich_database, export_parquet
-from kremlin.build import BuildStats, Delta, Quarantine, build_database, known_persons_from
 from kremlin.inventory import InputFile, code_fingerprint, parser_fingerprint, scan_inputs
-from kremlin.shards import ShardJob
 from kremlin.versions import (
     DB_FILENAME,
     VERSIONS,
@@ -43,6 +40,13 @@ from kremlin.versions import (
 )
 from schemas.tables import SCHEMA_VERSION
 
+if TYPE_CHECKING:
+    from kremlin.build import BuildStats, Delta, Quarantine
+    from kremlin.shards import ShardJob
+
+# The precheck (scan and plan) imports this module before it knows whether the run has
+# anything to do: what only the stages use (the build, the parser, the exports) is
+# imported inside them, so that an unchanged run does not pay for it.
 DEFAULT_BATCH_SIZE = 400
 CACHE = ".cache"
 HASH_CACHE = "hashes.parquet"
@@ -100,6 +104,8 @@ class RunPlan:
         return len(self.to_parse)
 
     def shard_jobs(self) -> list[ShardJob]:
+        from kremlin.shards import ShardJob
+
         items = self.to_parse
         return [
             ShardJob(tuple(items[i : i + self.batch_size])) for i in range(0, len(items), self.batch_size)
@@ -168,6 +174,8 @@ def warm_up() -> None:
     """Import what the heavy stages use, in the stage worker while the parse runs."""
     import great_expectations  # noqa: F401  (3 s of imports, better spent now)
 
+    import kremlin.analyst  # noqa: F401
+    import kremlin.build  # noqa: F401
     import kremlin.diff  # noqa: F401
     import kremlin.editions  # noqa: F401
     import kremlin.quality  # noqa: F401
@@ -194,6 +202,7 @@ class BuildOutcome:
 
 def build(plan: RunPlan, build_dir: Path, *, today: dt.date | None = None) -> BuildOutcome:
     """Assemble the release database, running the row-level checks on the new documents."""
+    from kremlin.build import build_database, known_persons_from
     from kremlin.quality import check_staged
 
     started = time.perf_counter()
@@ -277,7 +286,7 @@ def publish(
 
     With a reusable parent, the full-text index, the Parquet files and the SQLite edition
     are updated from the parent's by the delta; the diff against the parent is SQL."""
-    from kremlin.analyst import SearchDelta
+    from kremlin.analyst import SearchDelta, enrich_database, export_parquet
     from kremlin.diff import diff_databases
     from kremlin.editions import ALL_EDITIONS, write_editions
 
