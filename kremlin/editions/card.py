@@ -228,7 +228,8 @@ The database opens without the fts extension; only `match_bm25` needs `LOAD fts`
 `duckdb-extension-fts` package offline, and `kremlin.analyst.search(con, "…")` wraps the
 query above for paragraphs and speech turns).
 
-From Parquet, without the database:
+From Parquet, without the database (a year folder may hold several part files, shared
+with earlier versions: read with `ORDER BY` the table's key for a stable row order):
 
 ```sql
 SELECT year, count(*) FROM read_parquet('{r.parquet_glob("paragraphs")}', hive_partitioning = true)
