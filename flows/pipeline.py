@@ -190,9 +190,11 @@ def _run_flow(args, editions: list[str], plan: runs.RunPlan, precheck_seconds: f
             task_runner=ThreadPoolTaskRunner(max_workers=max(2, args.workers or os.cpu_count() or 2))
         )
     try:
+        if args.runner == "local":
+            # This process is done with its own start-up work and only waits for the server
+            # from here on: the stage worker's imports take the core it leaves idle.
+            pipeline_flow.start_stage_worker()
         with server.serving() if server else contextlib.nullcontext(), api:
-            if args.runner == "local":
-                pipeline_flow.start_stage_worker()
             flow_fn(
                 raw_dir=args.raw_dir,
                 curated_dir=args.curated_dir,

@@ -316,9 +316,9 @@ def take_over(plan: runs.RunPlan, *, raw_dir: str, curated_dir: str, runner: str
 
 def start_stage_worker() -> None:
     """Start the stage worker now (local runner), before the flow: its imports (Great
-    Expectations, seconds of CPU) then overlap the flow's first steps (flow-run creation,
-    ingest, plan, parse). The command calls it once the Prefect server is up, not earlier,
-    so that they do not slow the server's start, which the whole run waits for."""
+    Expectations, seconds of CPU) overlap the wait for the Prefect server and the flow's
+    first steps. The command calls it once its own start-up work is done (precheck,
+    Prefect's client imports), so that they do not compete with it."""
     global _EARLY_STAGES
     if _EARLY_STAGES is None:
         _EARLY_STAGES = StageWorker(True)

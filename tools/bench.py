@@ -260,10 +260,19 @@ def log_phases(output: str, wall: float) -> dict[str, float]:
     done = next(
         (t for t, m in reversed(stamps) if m.startswith("Flow run") and "Finished in state" in m), None
     )
+    # flows.runners logs when the temporary server (launched when the command starts, in
+    # parallel with all that comes before the first log line) answers.
+    ready = first(lambda m: "Temporary server ready" in m)
     out = {}
     span = (t_last - t_first).total_seconds()
-    out["python start-up + imports (before first log line)"] = max(0.0, wall - span)  # includes exit
-    if begin:
+    # includes exit
+    out["python start-up, imports, precheck (before the first log line)"] = max(0.0, wall - span)
+    if begin and ready:
+        out["waiting for the temporary server (first log line → server ready)"] = (
+            ready - t_first
+        ).total_seconds()
+        out["flow-run creation (server ready → flow begins)"] = (begin - ready).total_seconds()
+    elif begin:
         out["Prefect temporary server start + flow-run creation"] = (begin - t_first).total_seconds()
     if begin and done:
         out["flow run (begin → Completed)"] = (done - begin).total_seconds()
