@@ -1,15 +1,17 @@
 """Assemble the curated DuckDB file from the run's files and the parse shards.
 
 All heavy lifting is SQL over the shard Parquet files, so memory stays flat however many
-pages there are; only the compact people index (tags and speaker labels) passes through
-Python for person resolution.
+pages there are; only the tags and speaker labels of the pages person resolution has to
+read pass through Python.
 
 A build either starts empty (cold) or from a copy of the parent version's database
 (incremental, when the parent was built by the same code): then only the documents whose
 published file changed are deleted and re-inserted, and only their rows are read from the
-shards and checked row by row. Both ways end with the same tables, because every step
-after the delta (duplicates, quarantine, people, source_files) is recomputed from the
-complete state, and the dataset fingerprint is a function of table content alone.
+shards and checked row by row. Both ways end with the same tables: duplicates, quarantine
+and source_files are recomputed from the complete state in SQL; people are resolved from
+the stored ``people_*`` state for what changed, which equals a full resolution
+(``kremlin.persons.resolve_changes``); and the dataset fingerprint is a function of table
+content alone.
 
 Order of a build: files → documents (ids, published copy) → delta against the parent →
 new rows staged → row-level quality checks on the staged documents (a document that fails
