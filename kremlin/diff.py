@@ -64,6 +64,21 @@ def _child_hashes_sql(db: str, table: str, cols: list[str], where: str) -> str:
     )
 
 
+# The ordered per-document aggregate cannot spill: passes over slices of the documents (by
+# a hash of doc_id) keep a whole-version diff inside the memory budget at any corpus size.
+_HASH_ROWS_PER_PASS = 100_000
+
+
+def _child_hashes(con: duckdb.DuckDBPyConnection, side: str, table: str, cols: list[str], where: str) -> None:
+    """Temp table ``<side>_<table>`` (doc_id, h) of the documents selected by ``where``."""
+    (rows,) = con.execute(f"SELECT count(*) FROM {side}.main.{table} {where}").fetchone()
+    passes = max(1, -(-rows // _HASH_ROWS_PER_PASS))
+    con.execute(f"CREATE TEMP TABLE {side}_{table} (doc_id VARCHAR, h VARCHAR)")
+    for k in range(passes):
+        sliced = f"{where} AND hash(doc_id) % {passes} = {k}"
+        con.execute(f"INSERT INTO {side}_{table} {_child_hashes_sql(side, table, cols, sliced)}")
+
+
 def diff_databases(
     old_db: Path,
     new_db: Path,
@@ -80,7 +95,7 @@ def diff_databases(
     ignored = set(ignore) | {"doc_id"}
     # The pipeline's memory budget (an unbounded in-memory connection took 80 % of RAM
     # for its hash tables: the stage worker's peak of a refresh at 10x).
-    con = duck.connect(memory=duck.PUBLISH_MEMORY)
+    con = duck.connect(memory=duck.PUBLISH_MEMORY, spill_beside=Path(new_db))
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"ATTACH '{_lit(old_db)}' AS old (READ_ONLY)")
@@ -104,8 +119,8 @@ def diff_databases(
         joins = []
         for child in _CHILDREN:
             cols = _shared_columns(con, child)
-            con.execute(f"CREATE TEMP TABLE old_{child} AS {_child_hashes_sql('old', child, cols, in_both)}")
-            con.execute(f"CREATE TEMP TABLE new_{child} AS {_child_hashes_sql('new', child, cols, in_both)}")
+            for side in ("old", "new"):
+                _child_hashes(con, side, child, cols, in_both)
             joins.append(f"LEFT JOIN old_{child} AS o_{child} ON o_{child}.doc_id = o.doc_id")
             joins.append(f"LEFT JOIN new_{child} AS n_{child} ON n_{child}.doc_id = n.doc_id")
             flags.append(f"CASE WHEN o_{child}.h IS DISTINCT FROM n_{child}.h THEN '{child}' END")

@@ -26,20 +26,29 @@ STREAM_MEMORY = "64MB"
 more only caches blocks that are read once."""
 
 
-def settings(db_path: Path | None = None, memory: str = DEFAULT_MEMORY) -> dict[str, str]:
+def settings(
+    db_path: Path | None = None, memory: str = DEFAULT_MEMORY, spill_beside: Path | None = None
+) -> dict[str, str]:
+    """``spill_beside``: a file next to which an in-memory connection may spill (without one
+    it cannot spill at all and fails when it outgrows its budget)."""
     config = {
         "memory_limit": os.environ.get("KREMLIN_DUCKDB_MEMORY") or memory,
         "autoinstall_known_extensions": "false",
         "autoload_known_extensions": "false",
     }
-    if db_path is not None:
-        config["temp_directory"] = str(Path(db_path).parent / ".duckdb-tmp")
+    beside = db_path if db_path is not None else spill_beside
+    if beside is not None:
+        config["temp_directory"] = str(Path(beside).parent / ".duckdb-tmp")
     return config
 
 
 def connect(
-    db_path: Path | None = None, *, read_only: bool = False, memory: str = DEFAULT_MEMORY
+    db_path: Path | None = None,
+    *,
+    read_only: bool = False,
+    memory: str = DEFAULT_MEMORY,
+    spill_beside: Path | None = None,
 ) -> duckdb.DuckDBPyConnection:
     if db_path is None:
-        return duckdb.connect(config=settings(memory=memory))
+        return duckdb.connect(config=settings(memory=memory, spill_beside=spill_beside))
     return duckdb.connect(str(db_path), read_only=read_only, config=settings(db_path, memory))

@@ -405,11 +405,21 @@ def build_incremental(
     parent_duck = Path(parent_dir) / DB_FILENAME
     if not parent_duck.is_file():
         raise IncompatibleParent(f"no {DB_FILENAME} beside the parent's {SQLITE_FILENAME}")
+    # What differs from the parent, on a connection with the publish budget (the set
+    # differences need more than the streaming reader's, which then could not spill).
+    con = duck.connect(release.db_path, read_only=True, memory=duck.PUBLISH_MEMORY)
+    try:
+        con.execute(f"ATTACH {_lit(str(parent_duck))} AS parent (READ_ONLY)")
+        moved = _bookkeeping_changes(con)
+        groups = {
+            t.name: _changed_groups(con, t) for t in release.tables if t.name not in PER_DOCUMENT_TABLES
+        }
+    finally:
+        con.close()
     with _replacing(target) as tmp:
         shutil.copyfile(Path(parent_dir) / SQLITE_FILENAME, tmp)
         with _connections(release, tmp) as (src, dst):
-            src.execute(f"ATTACH {_lit(str(parent_duck))} AS parent (READ_ONLY)")
-            touched = _update(release, src, dst, changes)
+            touched = _update(release, src, dst, sorted({c.doc_id for c in changes} | moved), groups)
     return SqliteBuild(target, "incremental", len(touched))
 
 
@@ -417,15 +427,16 @@ def _update(
     release: Release,
     src: duckdb.DuckDBPyConnection,
     dst: sqlite3.Connection,
-    changes: Iterable[DocumentChange],
+    touched: list[str],
+    groups: dict[str, list | None],
 ) -> list[str]:
     """Patch a copy of the parent's file in place; return the documents rewritten.
 
-    The per-document tables are rewritten for the documents of the diff (and those whose
-    bookkeeping columns moved); the whole-corpus tables for the values of their first key
-    column whose rows differ from the parent's database, which the SQLite file mirrors."""
+    The per-document tables are rewritten for the ``touched`` documents (those of the diff
+    and those whose bookkeeping columns moved); the whole-corpus tables for the values of
+    their first key column whose rows differ from the parent's database (``groups``, None:
+    replace the table), which the SQLite file mirrors."""
     _check_parent(dst, release)
-    touched = sorted({c.doc_id for c in changes} | _bookkeeping_changes(src))
     dst.execute("BEGIN")
     dst.execute("CREATE TEMP TABLE touched (doc_id TEXT PRIMARY KEY)")
     dst.executemany("INSERT INTO temp.touched VALUES (?)", [(d,) for d in touched])
@@ -449,17 +460,17 @@ def _update(
                     [last],
                 )
             continue
-        groups = _changed_groups(src, t)
-        if groups is None:
+        changed = groups[t.name]
+        if changed is None:
             dst.execute(f"DELETE FROM {qi(t.name)}")
             _copy_rows(src, dst, t)
-        elif groups:
+        elif changed:
             first = qi(key_columns(t.name)[0])
             dst.execute("CREATE TEMP TABLE groups (v)")
-            dst.executemany("INSERT INTO temp.groups VALUES (?)", [(v,) for v in groups])
+            dst.executemany("INSERT INTO temp.groups VALUES (?)", [(v,) for v in changed])
             dst.execute(f"DELETE FROM {qi(t.name)} WHERE {first} IN (SELECT v FROM temp.groups)")
             dst.execute("DROP TABLE temp.groups")
-            _copy_rows(src, dst, t, f"WHERE {first} IN (SELECT unnest($1))", [groups])
+            _copy_rows(src, dst, t, f"WHERE {first} IN (SELECT unnest($1))", [changed])
     _create_views(dst)
     dst.execute("COMMIT")
     return touched
@@ -542,15 +553,22 @@ def write_sqlite(
     target = release.version_dir / SQLITE_FILENAME
     parent_db = Path(parent_dir) / SQLITE_FILENAME if parent_dir is not None else None
     build: SqliteBuild | None = None
+    why = ""
     if parent_db is not None and parent_db.is_file() and changes is not None:
-        with contextlib.suppress(IncompatibleParent, sqlite3.DatabaseError, duckdb.Error):
+        try:
             build = build_incremental(release, parent_db.parent, changes, target)
+        except (IncompatibleParent, sqlite3.DatabaseError, duckdb.Error) as exc:
+            # Safe (a cold build follows) but slow: say why in the manifest's build detail.
+            why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
     names = [t.name for t in release.tables]
     expected = duckdb_row_counts(release.db_path, names)
     if build is not None and row_counts(target, names) != expected:
         build = None  # an incremental update that drifted: start over rather than publish it
+        why = "row counts drifted"
     if build is None:
         build = build_cold(release, target)
+        if why:
+            build = SqliteBuild(build.path, f"cold (parent not reused: {why})")
     got = row_counts(target, names)
     if got != expected:
         raise RuntimeError(f"kremlin.sqlite row counts {got} != kremlin.duckdb {expected}")
