@@ -113,6 +113,8 @@ def _exit_on_sigterm(signum, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before the server is launched: a SIGTERM from now on unwinds and stops it.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     # Prefect's temporary server needs seconds to import and start, more than the precheck
     # needs to find out whether there is anything to do: it starts first, in parallel.
     server = launch_temporary_api()
@@ -125,7 +127,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _command(argv: list[str] | None, server: TemporaryApi | None) -> int:
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if args.keep < 1 or args.batch_size < 1:
         print("error: --keep and --batch-size must be at least 1", file=sys.stderr)
         return 2
