@@ -21,7 +21,9 @@ by `kremlin dictionary --out docs/data-dictionary.md`; a test checks it is curre
 
 Every published version holds these tables, in `kremlin.duckdb` and as Parquet
 (`parquet/<table>.parquet`, or Hive partitions `parquet/<table>/year=YYYY/` for
-documents, paragraphs and utterances). Text from en.kremlin.ru is CC BY 4.0.
+documents, paragraphs and utterances; a year holds one or more `part-<n>.parquet` files,
+shared between versions: read with ORDER BY the table's key for a stable row order).
+Text from en.kremlin.ru is CC BY 4.0.
 
 ## Rules that hold across tables
 
