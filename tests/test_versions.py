@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from kremlin import versions as v
@@ -523,3 +524,19 @@ def test_diff_versions(tmp_path: Path) -> None:
     # Reversed direction swaps added and removed.
     back = {c.doc_id: c.change for c in diff_versions(curated, version_new, vid(1))}
     assert back == {"k02": "changed", "k03": "changed", "k04": "added", "k05": "removed"}
+
+
+@pytest.mark.parametrize(
+    "strings",
+    [
+        pa.array(["ab", "", "cé", "d"]),
+        pa.array(["ab", "", "cé", "d"]).slice(1, 2),  # a slice: offsets start past 0
+        pa.array(["ab", "cd", "ef"]).slice(2),
+        pa.array(["a"] * 7),  # an odd number of 4-byte offsets
+        pa.array(["ab", "c"], pa.large_string()).slice(1),
+        pa.array([], pa.string()),
+    ],
+)
+def test_concatenated_utf8_is_the_values_joined(strings: pa.Array) -> None:
+    # The fingerprint reads an Arrow column's data buffer instead of its Python strings.
+    assert bytes(v._concatenated_utf8(strings)) == "".join(strings.to_pylist()).encode()
