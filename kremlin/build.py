@@ -510,6 +510,10 @@ def _write_moved(con: duckdb.DuckDBPyConnection, update: PeopleUpdate) -> None:
     )
     con.unregister("key_person")
     con.unregister("entity_person")
+    (lost,) = con.execute("SELECT count(*) FROM people_moved WHERE pid IS NULL").fetchone()
+    if lost:
+        # An indexed entity the resolution gave no person: never write NULL person ids.
+        raise ValueError(f"person resolution lost {lost} indexed entities")
     con.execute(
         f"UPDATE {_PEOPLE_ENTITIES} e SET person_id = x.pid FROM people_moved x "
         "WHERE e.doc_id = x.doc_id AND e.ent = x.ent"
@@ -528,6 +532,9 @@ def _write_moved(con: duckdb.DuckDBPyConnection, update: PeopleUpdate) -> None:
         "UPDATE document_persons d SET person_id = x.pid FROM people_moved x "
         f"WHERE x.is_tag AND {kept} AND d.doc_id = x.doc_id AND d.source = 'tag' AND d.position = x.ent"
     )
+    # Only documents whose turns moved: a tag mention lives in document_persons alone, a
+    # whole-corpus table the exports rewrite or diff as a whole, while the Parquet parts and
+    # the version diff follow the rows of documents, paragraphs and utterances.
     con.execute(
         "INSERT INTO people_changed SELECT DISTINCT doc_id FROM people_moved x "
         f"WHERE len(turns) > 0 AND {kept} AND doc_id NOT IN (SELECT doc_id FROM people_changed)"
@@ -722,11 +729,7 @@ def _person_rows(con: duckdb.DuckDBPyConnection) -> list[KnownPerson]:
 
 
 def _load_people_state(con: duckdb.DuckDBPyConnection) -> PeopleState | None:
-    have = {
-        r[0]
-        for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
-    }
-    if not set(_PEOPLE_TABLES) <= have:
+    if not all(_has_table(con, t) for t in _PEOPLE_TABLES):
         return None
     lex: dict[str, set[str]] = {"given": set(), "surname": set()}
     for kind, key in con.execute("SELECT kind, key FROM people_lexicon").fetchall():
@@ -796,7 +799,7 @@ def known_persons_from(db_path: Path | None) -> list[KnownPerson]:
     """The persons of a previous version, so that their ids never change."""
     if db_path is None or not db_path.exists():
         return []
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = duck.connect(db_path, read_only=True)
     try:
         return _person_rows(con)
     finally:

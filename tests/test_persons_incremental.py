@@ -152,12 +152,6 @@ def test_namesakes_read_their_pages_only() -> None:
     assert {x for x, _ in up.entity_person} == {"a", "b", "f"}  # the Petrov pages
 
 
-def test_without_state_everything_is_linked() -> None:
-    ds = Dataset()
-    up = ds.apply(BASE)
-    assert [d.doc_id for d in up.docs] == sorted(d.doc_id for d in BASE)
-
-
 def _corpus_docs() -> list[DocPeople]:
     path = CORPUS / "labels.jsonl"
     if not path.is_file():
@@ -190,3 +184,40 @@ def test_corpus_slice_sequence_equals_full_resolutions() -> None:
     ups = _run([base, grown, changed, removed, respelt, base])
     # the +30 pages did not resolve the whole slice again
     assert len(ups[1].docs) < len(grown) / 2, len(ups[1].docs)
+
+
+def _all_entity_rows() -> list:
+    """The entity index after the base pages and every step's pages, as the build stores it."""
+    steps = [replace(d, doc_id=f"{k}{d.doc_id}") for k, docs in enumerate(STEPS.values()) for d in docs]
+    ds = Dataset()
+    ds.apply(BASE)
+    ds.apply([*BASE, *steps])
+    return [r for rows in ds.entities.values() for r in rows]
+
+
+@pytest.mark.parametrize("grouping", ["each key alone", "one cluster", "by surname"])
+def test_the_builds_sql_counts_equal_the_python_counts(grouping: str) -> None:
+    """The build answers key and cluster counts in SQL (``_DuckPeople``), the in-memory store
+    in Python; resolution trusts both to be the same function of the entity rows."""
+    import duckdb
+
+    from kremlin.build import _PEOPLE_ENTITIES, _PEOPLE_TABLES, _DuckPeople
+    from kremlin.persons import cluster_stats, key_stats
+
+    rows = _all_entity_rows()
+    assert len({r.key for r in rows}) > 3 and any(r.is_tag for r in rows) and any(r.turns for r in rows)
+    con = duckdb.connect()
+    try:
+        con.execute(f"CREATE TABLE {_PEOPLE_ENTITIES} ({_PEOPLE_TABLES[_PEOPLE_ENTITIES][0]})")
+        store = _DuckPeople(con)
+        store.replace_entities(sorted({r.doc_id for r in rows}), rows)
+        assert store.key_stats() == key_stats(rows)
+        keys = {r.key: r.surname for r in rows}
+        roots = {
+            "each key alone": {k: k for k in keys},
+            "one cluster": dict.fromkeys(keys, "all"),
+            "by surname": {k: s or k for k, s in keys.items()},
+        }[grouping]
+        assert dict(store.cluster_stats(roots)) == dict(cluster_stats(rows, roots))
+    finally:
+        con.close()
