@@ -613,14 +613,13 @@ def _assign(
     r: Key,
     es: list[_Entity],
     cl: _Clusters,
-    known_taken: set[str],
     pages: dict[str, _Page],
     root_of: dict[int, Key],
     memo: _Memo,
 ) -> list[_Person]:
     """The persons of one cluster (``es``: its page entities in document order)."""
     per_doc_tags = Counter(e.doc_id for e in es if e.is_tag)
-    mine = [kp for kp in cl.claims.get(r, ()) if kp.person_id not in known_taken]
+    mine = cl.claims.get(r, [])
     same_name = Counter(frozenset(name_key(kp.name)) for kp in mine)
     n_slots = max([1, *per_doc_tags.values(), *same_name.values()])
     if n_slots == 1:
@@ -629,8 +628,6 @@ def _assign(
     else:
         top = max(same_name, key=lambda k: (same_name[k], _sort_key(k))) if same_name else None
         slots_known = [kp for kp in mine if frozenset(name_key(kp.name)) == top][:n_slots]
-    for kp in slots_known:
-        known_taken.add(kp.person_id)
     persons = [_Person(slots_known[s] if s < len(slots_known) else None, r, s) for s in range(n_slots)]
     if n_slots == 1:
         for e in es:
@@ -839,19 +836,18 @@ def resolve_changes(
                 ents_by_root[root_of[id(e)]].append(e)
     people: list[_Person] = []
     one: dict[Key, _Person] = {}
-    known_taken: set[str] = set()
+    # A known person is claimed by one cluster only (``_cluster``), so no claim is taken twice.
     for r in cl.order:
         st = counts.get(key_text(r))
         if st is None:
             continue  # a cluster of known names only: no mentions
-        mine = [kp for kp in cl.claims.get(r, ()) if kp.person_id not in known_taken]
+        mine = cl.claims.get(r, [])
         same_name = Counter(frozenset(name_key(kp.name)) for kp in mine)
         if max([1, st.tag_slots, *same_name.values()]) > 1:
-            people += _assign(r, ents_by_root[r], cl, known_taken, pages, root_of, memo)
+            people += _assign(r, ents_by_root[r], cl, pages, root_of, memo)
             continue
         # the one-slot case of ``_assign``: the cluster's first claim (its own names all)
         slots_known = mine[:1]
-        known_taken.update(kp.person_id for kp in slots_known)
         one[r] = p = _Person(slots_known[0] if slots_known else None, r, 0, stat=st)
         people.append(p)
 
