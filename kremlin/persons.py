@@ -609,31 +609,36 @@ def _features(e: _Entity, doc_ents: list[_Entity], root_of: dict[int, Key]) -> s
     return feats
 
 
+def _n_slots(tag_slots: int, claims: list[KnownPerson]) -> int:
+    """How many persons a cluster holds (the namesake rule, step 4): the most identical tags
+    it gets on one page, or the most of its known persons that share one name."""
+    same_name = Counter(frozenset(name_key(kp.name)) for kp in claims)
+    return max([1, tag_slots, *same_name.values()])
+
+
+def _slot_claims(claims: list[KnownPerson], n_slots: int) -> list[KnownPerson]:
+    """The known person of each slot, in slot order (slots past the list are new persons).
+
+    One slot takes the cluster's first claim (claims are the known persons whose own name is
+    in the cluster); namesake slots take the known persons of the most shared name."""
+    if n_slots == 1:
+        return claims[:1]
+    same_name = Counter(frozenset(name_key(kp.name)) for kp in claims)
+    top = max(same_name, key=lambda k: (same_name[k], _sort_key(k))) if same_name else None
+    return [kp for kp in claims if frozenset(name_key(kp.name)) == top][:n_slots]
+
+
 def _assign(
     r: Key,
     es: list[_Entity],
-    cl: _Clusters,
+    slots_known: list[KnownPerson],
+    n_slots: int,
     pages: dict[str, _Page],
     root_of: dict[int, Key],
     memo: _Memo,
 ) -> list[_Person]:
-    """The persons of one cluster (``es``: its page entities in document order)."""
-    per_doc_tags = Counter(e.doc_id for e in es if e.is_tag)
-    mine = cl.claims.get(r, [])
-    same_name = Counter(frozenset(name_key(kp.name)) for kp in mine)
-    n_slots = max([1, *per_doc_tags.values(), *same_name.values()])
-    if n_slots == 1:
-        own = [kp for kp in mine if frozenset(name_key(kp.name)) in cl.members[r]]
-        slots_known = (own or mine)[:1]
-    else:
-        top = max(same_name, key=lambda k: (same_name[k], _sort_key(k))) if same_name else None
-        slots_known = [kp for kp in mine if frozenset(name_key(kp.name)) == top][:n_slots]
+    """The persons of a cluster of namesakes (``es``: its page entities in document order)."""
     persons = [_Person(slots_known[s] if s < len(slots_known) else None, r, s) for s in range(n_slots)]
-    if n_slots == 1:
-        for e in es:
-            e.person = persons[0]
-            persons[0].ents.append(e)
-        return persons
     profiles: list[Counter[str]] = [Counter() for _ in range(n_slots)]
     for s, kp in enumerate(slots_known):
         for a in kp.aliases:
@@ -819,11 +824,12 @@ def resolve_changes(
     counts = store.cluster_stats(roots)
 
     # ---- 4: clusters that may hold namesakes read their pages, in document order
-    def may_split(r: Key) -> bool:
-        named = Counter(frozenset(name_key(kp.name)) for kp in cl.claims.get(r, ()))
-        return counts[key_text(r)].tag_slots > 1 or any(n > 1 for n in named.values())
-
-    split = [r for r in cl.order if key_text(r) in counts and may_split(r)]
+    n_slots = {
+        r: _n_slots(counts[key_text(r)].tag_slots, cl.claims.get(r, []))
+        for r in cl.order
+        if key_text(r) in counts  # else a cluster of known names only: no mentions
+    }
+    split = [r for r in cl.order if n_slots.get(r, 1) > 1]
     split_docs = store.docs_with_keys([key_text(k) for r in split for k in cl.members[r]])
     link(split_docs)
     # a namesake assignment reads the clusters of every entity on its pages
@@ -837,18 +843,12 @@ def resolve_changes(
     people: list[_Person] = []
     one: dict[Key, _Person] = {}
     # A known person is claimed by one cluster only (``_cluster``), so no claim is taken twice.
-    for r in cl.order:
-        st = counts.get(key_text(r))
-        if st is None:
-            continue  # a cluster of known names only: no mentions
-        mine = cl.claims.get(r, [])
-        same_name = Counter(frozenset(name_key(kp.name)) for kp in mine)
-        if max([1, st.tag_slots, *same_name.values()]) > 1:
-            people += _assign(r, ents_by_root[r], cl, pages, root_of, memo)
+    for r, n in n_slots.items():
+        slots_known = _slot_claims(cl.claims.get(r, []), n)
+        if n > 1:
+            people += _assign(r, ents_by_root[r], slots_known, n, pages, root_of, memo)
             continue
-        # the one-slot case of ``_assign``: the cluster's first claim (its own names all)
-        slots_known = mine[:1]
-        one[r] = p = _Person(slots_known[0] if slots_known else None, r, 0, stat=st)
+        one[r] = p = _Person(slots_known[0] if slots_known else None, r, 0, stat=counts[key_text(r)])
         people.append(p)
 
     # ---- 5
