@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple, Protocol, cast
@@ -463,6 +463,21 @@ def key_stats(rows: Iterable[EntityRow]) -> list[KeyStat]:
     ]
 
 
+class _Mentions(Protocol):
+    """What a cluster's counts read of a page entity (an ``EntityRow`` or an ``_Entity``)."""
+
+    @property
+    def doc_id(self) -> str: ...
+    @property
+    def is_tag(self) -> bool: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+    @property
+    def names(self) -> Sequence[str]: ...
+    @property
+    def labels(self) -> Sequence[str]: ...
+
+
 @dataclass
 class ClusterStat:
     """What step 5 reads of a cluster's page entities, and its most tags on one page."""
@@ -474,32 +489,37 @@ class ClusterStat:
     name_uses: Counter[str] = field(default_factory=Counter)  # speaker name -> turns
     aliases: set[str] = field(default_factory=set)  # tags, names and labels
 
+    @classmethod
+    def of(cls, ents: Iterable[_Mentions]) -> ClusterStat:
+        """The counts over some page entities (the build computes the same in SQL)."""
+        st = cls()
+        docs: set[str] = set()
+        tags_on: Counter[str] = Counter()
+        tag_docs: dict[str, set[str]] = defaultdict(set)
+        name_docs: dict[str, set[str]] = defaultdict(set)
+        for e in ents:
+            docs.add(e.doc_id)
+            if e.is_tag:
+                tags_on[e.doc_id] += 1
+            for t in e.tags:
+                tag_docs[t].add(e.doc_id)
+            for n in e.names:
+                name_docs[n].add(e.doc_id)
+                st.name_uses[n] += 1
+            st.aliases.update(e.tags, e.names, e.labels)
+        st.tag_slots = max(tags_on.values(), default=0)
+        st.n_documents = len(docs)
+        st.tag_docs.update({t: len(ds) for t, ds in tag_docs.items()})
+        st.name_docs.update({n: len(ds) for n, ds in name_docs.items()})
+        return st
+
 
 def cluster_stats(rows: Iterable[EntityRow], roots: dict[str, str]) -> dict[str, ClusterStat]:
-    """``ClusterStat`` per root from entity rows (the build computes the same in SQL)."""
-    out: dict[str, ClusterStat] = defaultdict(ClusterStat)
-    docs: dict[str, set[str]] = defaultdict(set)
-    tags_on: Counter[tuple[str, str]] = Counter()
-    pairs: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    """``ClusterStat`` per root (``roots``: name key -> root) of the entity rows."""
+    by_root: dict[str, list[EntityRow]] = defaultdict(list)
     for r in rows:
-        root = roots[r.key]
-        st = out[root]
-        docs[root].add(r.doc_id)
-        if r.is_tag:
-            tags_on[(root, r.doc_id)] += 1
-        for t in r.tags:
-            pairs[root]["t:" + t].add(r.doc_id)
-        for n in r.names:
-            pairs[root]["n:" + n].add(r.doc_id)
-            st.name_uses[n] += 1
-        st.aliases.update(r.tags, r.names, r.labels)
-    for (root, _), n in tags_on.items():
-        out[root].tag_slots = max(out[root].tag_slots, n)
-    for root, st in out.items():
-        st.n_documents = len(docs[root])
-        for text, ds in pairs[root].items():
-            (st.tag_docs if text.startswith("t:") else st.name_docs)[text[2:]] = len(ds)
-    return dict(out)
+        by_root[roots[r.key]].append(r)
+    return {root: ClusterStat.of(rs) for root, rs in by_root.items()}
 
 
 @dataclass
@@ -597,7 +617,7 @@ class _Person:
     root: Key
     slot: int
     ents: list[_Entity] = field(default_factory=list)
-    stat: ClusterStat | None = None  # a one-person cluster's counts (then ``ents`` stays empty)
+    stat: ClusterStat | None = None  # counts over its mentions (a one-person cluster's: from the store)
     row: dict | None = None
 
 
@@ -659,25 +679,13 @@ def _assign(
             profiles[best].update(feats)
             e.person = persons[best]
             persons[best].ents.append(e)
+    for p in persons:
+        if p.ents:
+            p.stat = ClusterStat.of(p.ents)
     return persons
 
 
 # ----------------------------------------------------------------------------- 5: names and ids
-
-
-def _stat_of(es: list[_Entity]) -> ClusterStat:
-    st = ClusterStat(n_documents=len({e.doc_id for e in es}))
-    for tag_text, _doc in {(t, e.doc_id) for e in es for t in e.tags}:
-        st.tag_docs[tag_text] += 1
-    for nm, _doc in {(n, e.doc_id) for e in es for n in e.names}:
-        st.name_docs[nm] += 1
-    st.name_uses.update(n for e in es for n in e.names)
-    st.aliases = (
-        {t for e in es for t in e.tags}
-        | {n for e in es for n in e.names}
-        | {lab for e in es for lab in e.labels}
-    )
-    return st
 
 
 def _person_row(st: ClusterStat, kp: KnownPerson | None) -> dict:
@@ -716,10 +724,9 @@ def _name_persons(persons: list[_Person], reserved: set[str]) -> list[dict]:
     rows: list[dict] = []
     pending: list[tuple[str, tuple[str, ...], int, dict]] = []
     for p in persons:
-        st = p.stat or (_stat_of(p.ents) if p.ents else None)
-        if st is None:
-            continue
-        p.row = row = _person_row(st, p.known)
+        if p.stat is None:
+            continue  # a namesake slot no mention went to
+        p.row = row = _person_row(p.stat, p.known)
         if p.known is None:
             pending.append((slugify(row["name"]), _sort_key(p.root), p.slot, row))
         rows.append(row)
