@@ -3,8 +3,10 @@
 A run: the Prefect temporary server is launched at once (it takes longer to come up than
 anything else the run does first) → precheck, without Prefect: scan RAW_DIR and plan →
 nothing to do: say so, stop the server (still importing: it dies at once) and exit 0 →
-otherwise import the flow (:mod:`flows.pipeline_flow`, where Prefect comes in), start the
-parse of the planned batches and the stage worker, wait for the server and run the flow.
+otherwise begin the head start (:mod:`flows.headstart`: the parse of the planned batches,
+then the build and quality gate of the planned version in the stage worker), import the
+flow (:mod:`flows.pipeline_flow`, where Prefect comes in), wait for the server and run the
+flow, which takes the head start over if its plan under the lock is still the precheck's.
 
 The flow and its tasks live in :mod:`flows.pipeline_flow`; ``from flows.pipeline import
 pipeline`` still works, importing it on first use.
@@ -26,11 +28,12 @@ from typing import TYPE_CHECKING
 from flows.runners import TemporaryApi, launch_temporary_api
 
 if TYPE_CHECKING:
+    from flows.headstart import StageWorker
     from kremlin import runs
 
 # Names of the flow module served from here, so that ``from flows.pipeline import pipeline``
 # (the daily flow, tests) keeps working without the command importing Prefect up front.
-_FLOW_NAMES = frozenset({"pipeline", "ingest", "parse_batch", "normalise", "check", "publish", "StageWorker"})
+_FLOW_NAMES = frozenset({"pipeline", "ingest", "parse_batch", "normalise", "check", "publish"})
 
 
 def __getattr__(name: str):
@@ -142,30 +145,54 @@ def _command(argv: list[str] | None, server: TemporaryApi | None) -> int:
         return 2
     from kremlin import runs
 
-    started = time.perf_counter()
-    plan = precheck(Path(args.raw_dir), Path(args.curated_dir), args.keep, args.batch_size)
-    precheck_seconds = time.perf_counter() - started
-    if plan.unchanged:
-        if server is not None:
-            server.discard()  # before printing: the summary need not wait on it
-        print(f"nothing new: inputs and code are those of version {plan.parent_version}")
-        print(runs.format_summary(runs.unchanged_summary(plan, time.perf_counter() - started)))
-        return 0
-    return _run_flow(args, editions, plan, precheck_seconds, server)
+    stages = _prestart_stage_worker(args.runner)
+    try:
+        started = time.perf_counter()
+        plan = precheck(Path(args.raw_dir), Path(args.curated_dir), args.keep, args.batch_size)
+        precheck_seconds = time.perf_counter() - started
+        if plan.unchanged:
+            for idle in (server, stages):
+                if idle is not None:
+                    idle.discard()  # before printing: the summary need not wait on them
+            print(f"nothing new: inputs and code are those of version {plan.parent_version}")
+            print(runs.format_summary(runs.unchanged_summary(plan, time.perf_counter() - started)))
+            return 0
+        return _run_flow(args, editions, plan, precheck_seconds, server, stages)
+    finally:
+        if stages is not None:
+            stages.close()  # a no-op once the flow has closed it
 
 
-def _run_flow(args, editions: list[str], plan: runs.RunPlan, precheck_seconds: float, server) -> int:
-    from flows import pipeline_flow  # Prefect's client side: seconds of imports, while the server starts
+def _prestart_stage_worker(runner: str) -> StageWorker | None:
+    """The stage worker, started with the precheck so that its interpreter and the build's
+    imports (not Great Expectations: see StageWorker) are ready when the precheck finds
+    work; the local runner only (Dask workers run the stages themselves)."""
+    if runner != "local":
+        return None
+    from flows.headstart import StageWorker
+
+    return StageWorker(True)
+
+
+def _run_flow(
+    args, editions: list[str], plan: runs.RunPlan, precheck_seconds: float, server, stages: StageWorker | None
+) -> int:
     from kremlin import runs
+
+    # Local runner: the parse of the planned batches, the stage worker, and after them the
+    # build and gate of the planned version begin now, before Prefect is even imported
+    # (seconds), overlapping the server start instead of following it (flows.headstart).
+    head = None
+    if args.runner == "local":
+        from flows.headstart import HeadStart
+
+        head = HeadStart.begin(plan, args.workers, stages)
+    from flows import pipeline_flow  # Prefect's client side: seconds of imports, while the server starts
 
     if server is not None and server.superseded():
         server.discard()  # a Prefect profile names an API server: it is used instead
         server = None
-    # Local runner: the parse of the planned batches starts now, overlapping the rest of the
-    # server start instead of the run.
-    pipeline_flow.take_over(
-        plan, raw_dir=args.raw_dir, curated_dir=args.curated_dir, runner=args.runner, workers=args.workers
-    )
+    pipeline_flow.take_over(plan, raw_dir=args.raw_dir, curated_dir=args.curated_dir, head=head)
     from prefect.logging import get_logger
 
     get_logger().info(
@@ -191,10 +218,6 @@ def _run_flow(args, editions: list[str], plan: runs.RunPlan, precheck_seconds: f
             task_runner=ThreadPoolTaskRunner(max_workers=max(2, args.workers or os.cpu_count() or 2))
         )
     try:
-        if args.runner == "local":
-            # This process is done with its own start-up work and only waits for the server
-            # from here on: the stage worker's imports take the core it leaves idle.
-            pipeline_flow.start_stage_worker()
         with server.serving() if server else contextlib.nullcontext(), api:
             flow_fn(
                 raw_dir=args.raw_dir,

@@ -11,10 +11,10 @@ Importing this module imports Prefect (seconds): the command, ``python -m flows.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import time
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.utilities.annotations import quote
 
+from flows.headstart import EarlyStages, HeadStart, StageWorker
 from kremlin import runs
 from kremlin.progress import ProgressReporter
 from kremlin.shards import ShardJob, ShardSummary, write_shard
@@ -33,20 +34,17 @@ from kremlin.versions import latest_version
 # (the Prefect tasks themselves are threads that wait on them). Dask workers leave it
 # unset and parse in their own process.
 _PROCESS_POOL: Executor | None = None
-# Batches the command started before the flow (while Prefect's temporary server starts up),
-# by shard id; the flow's parse tasks wait for them instead of parsing again.
-_EARLY_POOL: ProcessPoolExecutor | None = None
-_EARLY_PARSE: dict[str, Future] = {}
-_EARLY_JOBS: list[ShardJob] = []
-# The stage worker the command started before the flow (``start_stage_worker``), so that
-# its imports (Great Expectations: seconds) overlap the flow's first steps.
-_EARLY_STAGES: StageWorker | None = None
+# What the command began before the flow (flows.headstart): the early parse of the planned
+# batches, the stage worker, and the build and gate of the planned version.
+_HEAD: HeadStart | None = None
+# The precheck's plan for (raw_dir, curated_dir), taken over by the flow's ingest: the
+# same process listed and hashed the folder moments ago (any scan is a snapshot anyway).
+_PRECHECKED: dict[tuple[str, str], runs.RunPlan] = {}
 
 
 def _take_stage_worker(enabled: bool) -> StageWorker:
     """The worker the command started early if there is one (and stages are isolated), else a new one."""
-    global _EARLY_STAGES
-    early, _EARLY_STAGES = _EARLY_STAGES, None
+    early = _HEAD.take_stages() if _HEAD is not None else None
     if early is not None and enabled:
         return early
     if early is not None:
@@ -54,36 +52,13 @@ def _take_stage_worker(enabled: bool) -> StageWorker:
     return StageWorker(enabled)
 
 
-# The precheck's plan for (raw_dir, curated_dir), taken over by the flow's ingest: the
-# same process listed and hashed the folder moments ago (any scan is a snapshot anyway).
-_PRECHECKED: dict[tuple[str, str], runs.RunPlan] = {}
-
-
 def _shutdown_parse_pool() -> None:
-    global _PROCESS_POOL, _EARLY_POOL
-    for fut in _EARLY_PARSE.values():
-        fut.cancel()
-    _EARLY_PARSE.clear()
-    _EARLY_JOBS.clear()
-    for pool in {id(p): p for p in (_PROCESS_POOL, _EARLY_POOL) if p is not None}.values():
-        pool.shutdown()
-    _PROCESS_POOL = _EARLY_POOL = None
-
-
-def start_parsing_early(plan: runs.RunPlan, workers: int) -> None:
-    """Start the parse of a planned run at once, in worker processes, before the flow:
-    Prefect's temporary server takes seconds to start, the parse needs no Prefect, and
-    shards are content-addressed and written atomically, so the work is never wrong
-    even when the flow's own plan differs (its tasks then parse what is missing)."""
-    global _EARLY_POOL
-    jobs = plan.shard_jobs()
-    if not jobs:
-        return
-    plan.cache_dir.mkdir(parents=True, exist_ok=True)
-    _EARLY_POOL = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
-    for job in jobs:
-        _EARLY_PARSE[job.shard_id] = _EARLY_POOL.submit(write_shard, job, plan.cache_dir)
-    _EARLY_JOBS.extend(jobs)
+    global _PROCESS_POOL
+    if _HEAD is not None:
+        _HEAD.stop_parse()
+    if _PROCESS_POOL is not None:
+        _PROCESS_POOL.shutdown()
+    _PROCESS_POOL = None
 
 
 @dataclass
@@ -117,7 +92,10 @@ def ingest(raw_dir: str, curated_dir: str, keep: int, batch_size: int) -> runs.R
         plan, source = pre, "the precheck's plan"
     else:
         inputs = pre.inputs if pre is not None else runs.scan(raw, curated)
-        parsing = frozenset(sha for job in _EARLY_JOBS for sha, _ in job.items)
+        parsing = frozenset()
+        if _HEAD is not None:
+            _HEAD.drop_early()  # built for the precheck's version, not this one
+            parsing = _HEAD.parsing_shas()
         plan = runs.plan_run(raw, curated, inputs, keep=keep, batch_size=batch_size, parsing=parsing)
         source = "the precheck's scan" if pre is not None else "a new scan"
     get_run_logger().info("ingest: %d entries in %s (%s)", len(plan.inputs), raw_dir, source)
@@ -126,38 +104,13 @@ def ingest(raw_dir: str, curated_dir: str, keep: int, batch_size: int) -> runs.R
 
 @task(name="parse-batch", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def parse_batch(job: ShardJob, cache_dir: str) -> ShardSummary:
-    early = _EARLY_PARSE.pop(job.shard_id, None)
+    early = _HEAD.take_parse(job.shard_id) if _HEAD is not None else None
     if early is not None:
         with contextlib.suppress(Exception):  # a failed early batch is simply parsed again
             return early.result()
     if _PROCESS_POOL is not None:
         return _PROCESS_POOL.submit(write_shard, job, Path(cache_dir)).result()
     return write_shard(job, Path(cache_dir))
-
-
-class StageWorker:
-    """One fresh child process for the heavy stages (build, check, publish), started with
-    the run so its imports (DuckDB, pandas, Great Expectations) overlap the parse, and
-    ended with it, so its memory goes back to the OS instead of piling up in the flow
-    process. ``enabled=False`` runs the stages in this process (tests)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._pool = (
-            ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            if enabled
-            else None
-        )
-        if self._pool is not None:
-            self._pool.submit(runs.warm_up)
-
-    def run(self, fn, *args, **kwargs):
-        if self._pool is None:
-            return fn(*args, **kwargs)
-        return self._pool.submit(fn, *args, **kwargs).result()
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
 
 
 _STAGES: StageWorker | None = None
@@ -167,18 +120,32 @@ def _stage(fn, *args, **kwargs):
     return (_STAGES or StageWorker(False)).run(fn, *args, **kwargs)
 
 
+def _early(plan: runs.RunPlan, build_dir: str) -> EarlyStages:
+    """The build and gate the head start ran for this plan in this directory (waits for them)."""
+    if _HEAD is None:
+        return EarlyStages(None, None)
+    return _HEAD.take_early(plan, Path(build_dir))
+
+
 @task(name="normalise", cache_policy=NO_CACHE)
 def normalise(plan: runs.RunPlan, build_dir: str) -> runs.BuildOutcome:
-    outcome = _stage(runs.build, plan, Path(build_dir))
-    get_run_logger().info("normalise: %s", outcome.stats)
+    outcome = _early(plan, build_dir).outcome
+    ahead = outcome is not None
+    if outcome is None:
+        outcome = _stage(runs.build, plan, Path(build_dir))
+    get_run_logger().info("normalise%s: %s", " (begun with the head start)" if ahead else "", outcome.stats)
     return outcome
 
 
 @task(name="check", cache_policy=NO_CACHE)
 def check(plan: runs.RunPlan, build_dir: str, outcome: runs.BuildOutcome):
-    gate = _stage(runs.check, plan, Path(build_dir), outcome)
+    early = _early(plan, build_dir)
+    gate = early.gate if early.outcome is outcome else None
+    ahead = gate is not None
+    if gate is None:
+        gate = _stage(runs.check, plan, Path(build_dir), outcome)
     logger = get_run_logger()
-    logger.info("check: %s", gate.summary_text())
+    logger.info("check%s: %s", " (begun with the head start)" if ahead else "", gate.summary_text())
     create_markdown_artifact(
         key="quality-gate", markdown=gate.summary_markdown(), description="Great Expectations quality gate"
     )
@@ -235,7 +202,8 @@ def pipeline(
     with runs.locked(curated, timeout=lock_timeout):
         plan = timer.run("ingest", ingest, raw_dir, curated_dir, keep, batch_size)
         if plan.unchanged:
-            _close_early_stages()
+            if _HEAD is not None:
+                _HEAD.close()  # nothing to do after all: drop the stage worker now
             summary = runs.unchanged_summary(plan, time.perf_counter() - started)
             logger.info("nothing new: inputs and code are those of version %s", plan.parent_version)
             _report(summary)
@@ -246,13 +214,15 @@ def pipeline(
         _STAGES = _take_stage_worker(isolate_stages) if runner == "local" else None
         try:
             if runner == "local" and plan.files_to_parse:
-                _PROCESS_POOL = _EARLY_POOL or ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+                _PROCESS_POOL = (_HEAD and _HEAD.parse_pool) or ProcessPoolExecutor(
+                    max_workers=workers or os.cpu_count() or 1
+                )
             try:
                 timer.run("parse", _parse_stage, plan, reporter)
             finally:
                 _shutdown_parse_pool()
             _STAGES = _STAGES or _take_stage_worker(isolate_stages)
-            with runs.staging(plan) as build_dir:
+            with _staging(plan) as build_dir:
                 # quote(): Prefect would otherwise walk every object of a task's arguments
                 # looking for futures (the plan holds one InputFile per raw file: seconds
                 # per task at 60,000 files); these arguments are plain values.
@@ -286,11 +256,16 @@ def pipeline(
     return summary
 
 
-def _close_early_stages() -> None:
-    global _EARLY_STAGES
-    if _EARLY_STAGES is not None:
-        _EARLY_STAGES.close()
-    _EARLY_STAGES = None
+@contextlib.contextmanager
+def _staging(plan: runs.RunPlan) -> Iterator[Path]:
+    """The planned version's staging directory: the head start's when it works for this plan
+    (it holds the directory until ``release_head_start``), else a new one."""
+    taken = _HEAD.take_build_dir(plan) if _HEAD is not None else None
+    if taken is not None:
+        yield taken
+        return
+    with runs.staging(plan) as build_dir:
+        yield build_dir
 
 
 def _report(summary: dict) -> None:
@@ -304,28 +279,21 @@ def _report(summary: dict) -> None:
         get_run_logger().warning("could not create the summary artifact: %s", exc)
 
 
-def take_over(plan: runs.RunPlan, *, raw_dir: str, curated_dir: str, runner: str, workers: int) -> None:
-    """Give the flow that follows in this process a head start from the command's precheck:
-    ingest takes its plan (or, if a version was published meanwhile, its scan) and, with the local runner, the planned batches start parsing
-    now, while the Prefect server comes up."""
+def take_over(plan: runs.RunPlan, *, raw_dir: str, curated_dir: str, head: HeadStart | None) -> None:
+    """Give the flow that follows in this process the command's head start: ingest takes the
+    precheck's plan (or, if a version was published meanwhile, its scan), the parse tasks the
+    early batches, normalise and check the early build and gate (flows.headstart)."""
+    global _HEAD
     _PRECHECKED.clear()
     _PRECHECKED[(raw_dir, curated_dir)] = plan  # as the flow's parameters will spell them
-    if runner == "local":
-        start_parsing_early(plan, workers)
-
-
-def start_stage_worker() -> None:
-    """Start the stage worker now (local runner), before the flow: its imports (Great
-    Expectations, seconds of CPU) overlap the wait for the Prefect server and the flow's
-    first steps. The command calls it once its own start-up work is done (precheck,
-    Prefect's client imports), so that they do not compete with it."""
-    global _EARLY_STAGES
-    if _EARLY_STAGES is None:
-        _EARLY_STAGES = StageWorker(True)
+    _HEAD = head
 
 
 def release_head_start() -> None:
-    """Drop whatever ``take_over`` started that the flow did not use."""
+    """Drop whatever the head start began that the flow did not use."""
+    global _HEAD
     _shutdown_parse_pool()
-    _close_early_stages()
+    if _HEAD is not None:
+        _HEAD.close()
+    _HEAD = None
     _PRECHECKED.clear()

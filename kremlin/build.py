@@ -22,7 +22,6 @@ inserted → people resolved → ``source_files``.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection
@@ -49,7 +48,7 @@ from kremlin.persons import (
     PeopleUpdate,
     resolve_changes,
 )
-from kremlin.versions import FINGERPRINT_PARTS, refresh_fingerprint_parts
+from kremlin.versions import FINGERPRINT_PARTS, copy_and_flush, refresh_fingerprint_parts
 from schemas.tables import QUALITY_REASON_PREFIX, TABLES
 
 DUPLICATE_RULE = """\
@@ -161,7 +160,7 @@ def build_database(
 
     db_path.unlink(missing_ok=True)
     if parent_db is not None:
-        step("copy", shutil.copyfile, parent_db, db_path)
+        step("copy", copy_and_flush, parent_db, db_path)
     con = duck.connect(db_path)
     try:
         if threads:

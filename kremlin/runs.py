@@ -171,14 +171,24 @@ def plan_run(
 
 
 def warm_up() -> None:
-    """Import what the heavy stages use, in the stage worker while the parse runs."""
-    import great_expectations  # noqa: F401  (3 s of imports, better spent now)
-
+    """Import what the build and publish use, in the stage worker before its first job."""
     import kremlin.analyst  # noqa: F401
     import kremlin.build  # noqa: F401
     import kremlin.diff  # noqa: F401
     import kremlin.editions  # noqa: F401
     import kremlin.quality  # noqa: F401
+
+
+def warm_up_checks() -> None:
+    """Begin importing Great Expectations (3 s of CPU) in a background thread of the stage
+    worker and return: the build's first steps (DuckDB, which releases the GIL) run
+    meanwhile, and its row checks wait on Python's import lock until the import is done."""
+    import importlib
+    import threading
+
+    threading.Thread(
+        target=importlib.import_module, args=("great_expectations",), name="import-gx", daemon=True
+    ).start()
 
 
 @contextlib.contextmanager

@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -46,7 +45,7 @@ from kremlin.editions.release import (
     Release,
     TableInfo,
 )
-from kremlin.versions import DB_FILENAME
+from kremlin.versions import DB_FILENAME, copy_and_flush
 
 SQLITE_FILENAME = "kremlin.sqlite"
 METADATA_FILENAME = "metadata.json"
@@ -417,7 +416,7 @@ def build_incremental(
     finally:
         con.close()
     with _replacing(target) as tmp:
-        shutil.copyfile(Path(parent_dir) / SQLITE_FILENAME, tmp)
+        copy_and_flush(Path(parent_dir) / SQLITE_FILENAME, tmp)
         with _connections(release, tmp) as (src, dst):
             touched = _update(release, src, dst, sorted({c.doc_id for c in changes} | moved), groups)
     return SqliteBuild(target, "incremental", len(touched))
