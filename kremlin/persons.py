@@ -800,6 +800,30 @@ def resolve_changes(
     read their pages (their assignment walks them in order).
     """
     known_list = sorted(known, key=lambda kp: kp.person_id)
+    memo, relabelled = _parse_labels(store, known_list, state)
+    pages = _Pages(store, memo)
+    fresh = _link_changed(pages, touched, relabelled)
+    stats = store.key_stats()
+    cl = _cluster(stats, known_list, memo)
+    roots = {st.key: key_text(cl.dsu.find(_key_of(st.key))) for st in stats}
+    persons = _persons(cl, store.cluster_stats(roots), pages, memo)
+    rows = _name_persons(persons.all, {kp.person_id for kp in known_list})
+    ids = _Ids(cl, persons)
+    relinked = [pages.linked[x] for x in sorted(fresh & pages.linked.keys())]
+    return PeopleUpdate(
+        [p.doc for p in relinked],
+        _resolution(relinked, ids, rows),
+        {key_text(k): pid for k, pid in ids.by_key.items() if key_text(k) in roots},
+        ids.of_namesakes([pages.linked[x] for x in persons.namesake_docs]),
+        PeopleState(memo.lex, memo.parses),
+    )
+
+
+def _parse_labels(
+    store: PeopleStore, known_list: list[KnownPerson], state: PeopleState | None
+) -> tuple[_Memo, set[str]]:
+    """This call's lexicon and every label parsed under it, reusing the parses of ``state``
+    it leaves valid; and the labels whose parse changed (none without a state)."""
     reuse = state.parses if state is not None else {}
     labels = store.label_texts()
     bares = {lab: reuse[lab].bare if lab in reuse else _bare_pair(lab) for lab in labels}
@@ -810,88 +834,112 @@ def resolve_changes(
     memo = _Memo(lex, reuse=dict(reuse), stale=stale, bares=bares)
     for lab in labels:
         memo.parsed(lab)
+    return memo, (memo.changed & labels if state is not None else set())
 
-    # ---- 1-2 for the pages whose entities may differ
+
+@dataclass
+class _Pages:
+    """The pages this call links (steps 1-2), each once, on first need."""
+
+    store: PeopleStore
+    memo: _Memo
+    linked: dict[str, _Page] = field(default_factory=dict)
+
+    def link(self, doc_ids: Collection[str]) -> None:
+        for d in self.store.doc_people([x for x in doc_ids if x not in self.linked]):
+            self.linked[d.doc_id] = _Page(d, *_link_doc(d, self.memo))
+
+
+def _link_changed(pages: _Pages, touched: Collection[str], relabelled: set[str]) -> set[str]:
+    """Steps 1-2 for the pages whose entities may differ (touched, or with a label whose
+    parse changed), written to the entity index; returns their doc_ids."""
     dirty = set(touched)
-    if state is not None:
-        dirty |= store.docs_with_labels(memo.changed & labels)
-    pages: dict[str, _Page] = {}
+    if relabelled:
+        dirty |= pages.store.docs_with_labels(relabelled)
+    pages.link(dirty)
+    pages.store.replace_entities(dirty, _entity_rows(pages.linked[x] for x in sorted(pages.linked)))
+    return dirty
 
-    def link(doc_ids: Collection[str]) -> None:
-        for d in store.doc_people([x for x in doc_ids if x not in pages]):
-            pages[d.doc_id] = _Page(d, *_link_doc(d, memo))
 
-    link(dirty)
-    store.replace_entities(dirty, _entity_rows(pages[x] for x in sorted(pages)))
+@dataclass
+class _Persons:
+    """The persons of step 4, of every cluster with mentions."""
 
-    # ---- 3 over every name key
-    stats = store.key_stats()
-    cl = _cluster(stats, known_list, memo)
-    roots = {st.key: key_text(cl.dsu.find(_key_of(st.key))) for st in stats}
-    counts = store.cluster_stats(roots)
+    all: list[_Person]  # in cluster order, then slot order
+    one: dict[Key, _Person]  # root -> the person of a one-person cluster
+    namesake_docs: list[str]  # pages of the namesake clusters (read, linked), doc_id order
 
-    # ---- 4: clusters that may hold namesakes read their pages, in document order
+
+def _persons(cl: _Clusters, counts: dict[str, ClusterStat], pages: _Pages, memo: _Memo) -> _Persons:
+    """Step 4: a one-person cluster from its counts, namesakes by reading their pages."""
     n_slots = {
         r: _n_slots(counts[key_text(r)].tag_slots, cl.claims.get(r, []))
         for r in cl.order
         if key_text(r) in counts  # else a cluster of known names only: no mentions
     }
-    split = [r for r in cl.order if n_slots.get(r, 1) > 1]
-    split_docs = store.docs_with_keys([key_text(k) for r in split for k in cl.members[r]])
-    link(split_docs)
-    # a namesake assignment reads the clusters of every entity on its pages
-    order = sorted(split_docs & pages.keys())
-    root_of = {id(e): cl.dsu.find(e.name.keys) for x in order for e in pages[x].ents if e.name.keys}
-    ents_by_root: dict[Key, list[_Entity]] = defaultdict(list)
-    for x in order:
-        for e in pages[x].ents:
-            if e.name.keys:
-                ents_by_root[root_of[id(e)]].append(e)
-    people: list[_Person] = []
-    one: dict[Key, _Person] = {}
+    split = [r for r, n in n_slots.items() if n > 1]
+    docs, ents_by_root, root_of = _namesake_pages(cl, split, pages)
+    out = _Persons([], {}, docs)
     # A known person is claimed by one cluster only (``_cluster``), so no claim is taken twice.
     for r, n in n_slots.items():
         slots_known = _slot_claims(cl.claims.get(r, []), n)
         if n > 1:
-            people += _assign(r, ents_by_root[r], slots_known, n, pages, root_of, memo)
+            out.all += _assign(r, ents_by_root[r], slots_known, n, pages.linked, root_of, memo)
             continue
-        one[r] = p = _Person(slots_known[0] if slots_known else None, r, 0, stat=counts[key_text(r)])
-        people.append(p)
+        out.one[r] = p = _Person(slots_known[0] if slots_known else None, r, 0, stat=counts[key_text(r)])
+        out.all.append(p)
+    return out
 
-    # ---- 5
-    rows = _name_persons(people, {kp.person_id for kp in known_list})
 
-    key_pid = {k: p.row["person_id"] for r, p in one.items() if p.row is not None for k in cl.members[r]}
+def _namesake_pages(
+    cl: _Clusters, split: list[Key], pages: _Pages
+) -> tuple[list[str], dict[Key, list[_Entity]], dict[int, Key]]:
+    """The pages of the ``split`` clusters (linked), in doc_id order; every entity on them
+    by root, and each one's root (an assignment reads the clusters of a page's entities)."""
+    docs = pages.store.docs_with_keys([key_text(k) for r in split for k in cl.members[r]])
+    pages.link(docs)
+    order = sorted(docs & pages.linked.keys())
+    ents = [e for x in order for e in pages.linked[x].ents if e.name.keys]
+    root_of = {id(e): cl.dsu.find(e.name.keys) for e in ents}
+    by_root: dict[Key, list[_Entity]] = defaultdict(list)
+    for e in ents:
+        by_root[root_of[id(e)]].append(e)
+    return order, by_root, root_of
 
-    def pid_of(e: _Entity | None) -> str | None:
+
+class _Ids:
+    """Person ids of page entities once step 5 named every person."""
+
+    def __init__(self, cl: _Clusters, persons: _Persons) -> None:
+        # name key -> person, of the keys of one-person clusters (their entities keep no person)
+        self.by_key = {
+            k: p.row["person_id"] for r, p in persons.one.items() if p.row is not None for k in cl.members[r]
+        }
+
+    def of(self, e: _Entity | None) -> str | None:
         if e is None or not e.name.keys:
             return None
         if e.person is None:
-            return key_pid[e.name.keys]
+            return self.by_key[e.name.keys]
         assert e.person.row is not None
         return e.person.row["person_id"]
 
-    relinked = sorted(pages)
-    fresh = set(dirty)
-    res = Resolution(
-        tag_ids={x: [pid_of(e) for e in pages[x].ents if e.is_tag] for x in relinked if x in fresh},
-        speaker_ids={x: [pid_of(e) for e in pages[x].turn_ents] for x in relinked if x in fresh},
-        speakers={x: pages[x].speakers for x in relinked if x in fresh},
+    def of_namesakes(self, pages: list[_Page]) -> dict[tuple[str, int], str]:
+        """(doc_id, entity) -> person of the entities assigned a namesake on ``pages``."""
+        return {
+            (p.doc.doc_id, i): pid
+            for p in pages
+            for i, e in enumerate(p.ents)
+            if e.person is not None and (pid := self.of(e)) is not None
+        }
+
+
+def _resolution(pages: list[_Page], ids: _Ids, rows: list[dict]) -> Resolution:
+    return Resolution(
+        tag_ids={p.doc.doc_id: [ids.of(e) for e in p.ents if e.is_tag] for p in pages},
+        speaker_ids={p.doc.doc_id: [ids.of(e) for e in p.turn_ents] for p in pages},
+        speakers={p.doc.doc_id: p.speakers for p in pages},
         persons=rows,
-    )
-    key_person = {key_text(k): pid for k, pid in key_pid.items() if key_text(k) in roots}
-    entity_person = {
-        (x, i): pid
-        for x in order
-        for i, e in enumerate(pages[x].ents)
-        if e.person is not None and (pid := pid_of(e)) is not None
-    }
-    return PeopleUpdate(
-        [pages[x].doc for x in relinked if x in fresh],
-        res,
-        key_person,
-        entity_person,
-        PeopleState(lex, memo.parses),
     )
 
 
