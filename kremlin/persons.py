@@ -46,7 +46,7 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import NamedTuple, Protocol, cast
+from typing import Annotated, Any, Literal, NamedTuple, Protocol, cast, get_args, get_type_hints
 
 from kremlin.names import (
     DEFAULT_LEXICON,
@@ -405,18 +405,34 @@ def _sort_key(k: Key) -> tuple[str, ...]:
     return tuple(sorted(k))
 
 
+@dataclass(frozen=True)
+class RowColumn:
+    """A column of a bookkeeping table, as its row type declares it."""
+
+    name: str
+    type: object  # Python type of its values (``str``, ``tuple[str, ...]``, ``str | None``...)
+    doc: str
+
+
+def row_columns(row: type[tuple]) -> tuple[RowColumn, ...]:
+    """The columns of a row type (a ``NamedTuple`` of ``Annotated[type, doc]`` fields), in
+    field order: the one home of a bookkeeping table's column names, types and meanings."""
+    hints = get_type_hints(row, include_extras=True)
+    return tuple(RowColumn(name, *get_args(hints[name])) for name in cast(Any, row)._fields)
+
+
 class EntityRow(NamedTuple):
     """A page entity as the entity index stores it: its name key and its mentions."""
 
-    doc_id: str
-    ent: int  # position among the page's entities (tags first, in tag order)
-    key: str
-    surname: str
-    is_tag: bool
-    tags: tuple[str, ...]
-    names: tuple[str, ...]  # speaker names, one per turn in ``turns``
-    labels: tuple[str, ...]  # speaker labels as printed, one per turn
-    turns: tuple[int, ...]  # turn indices of the entity's speakers
+    doc_id: Annotated[str, "Document of the page entity."]
+    ent: Annotated[int, "Position among the page's entities (tags first, in tag order)."]
+    key: Annotated[str, "Name key: spelling-folded words, sorted, space-separated."]
+    surname: Annotated[str, "Surname word key of the entity."]
+    is_tag: Annotated[bool, "Whether the entity is a footer Persons tag (then ent is the tag's position)."]
+    tags: Annotated[tuple[str, ...], "The tag text (tag entities)."]
+    names: Annotated[tuple[str, ...], "Speaker name of each turn of the entity."]
+    labels: Annotated[tuple[str, ...], "Speaker label of each turn of the entity, as printed."]
+    turns: Annotated[tuple[int, ...], "turn_index of each turn of the entity."]
 
 
 def _entity_rows(pages: Iterable[_Page]) -> list[EntityRow]:
@@ -430,15 +446,15 @@ def _entity_rows(pages: Iterable[_Page]) -> list[EntityRow]:
             if e.name.keys:
                 rows.append(
                     EntityRow(
-                        e.doc_id,
-                        i,
-                        key_text(e.name.keys),
-                        e.name.surname,
-                        e.is_tag,
-                        tuple(e.tags),
-                        tuple(e.names),
-                        tuple(e.labels),
-                        tuple(turns[id(e)]),
+                        doc_id=e.doc_id,
+                        ent=i,
+                        key=key_text(e.name.keys),
+                        surname=e.name.surname,
+                        is_tag=e.is_tag,
+                        tags=tuple(e.tags),
+                        names=tuple(e.names),
+                        labels=tuple(e.labels),
+                        turns=tuple(turns[id(e)]),
                     )
                 )
     return rows
@@ -744,6 +760,40 @@ def _name_persons(persons: list[_Person], reserved: set[str]) -> list[dict]:
 # ----------------------------------------------------------------------------- the resolver
 
 
+class LexiconRow(NamedTuple):
+    """A lexicon word as the build stores it."""
+
+    kind: Annotated[str, "given or surname."]
+    key: Annotated[str, "Spelling-folded word key (kremlin.names.token_key)."]
+
+
+class ParseRow(NamedTuple):
+    """A ``ParsedText`` as the build stores it."""
+
+    text: Annotated[str, "Label or alias text as printed."]
+    kind: Annotated[str, "Speaker kind of the parse (person, anonymous, heading)."]
+    name: Annotated[str | None, "Name part of the parse."]
+    role: Annotated[str | None, "Role part of the parse."]
+    queried: Annotated[
+        tuple[str, ...], "Word keys the parse asked the lexicon about (it is valid while their answers stay)."
+    ]
+    bare_given: Annotated[str | None, "Given-name key a role-less two-word label teaches the lexicon."]
+    bare_surname: Annotated[str | None, "Surname key a role-less two-word label teaches the lexicon."]
+
+    @classmethod
+    def of(cls, text: str, p: ParsedText) -> ParseRow:
+        bare_given, bare_surname = p.bare or (None, None)
+        sp = p.speaker
+        return cls(text, sp.kind, sp.name, sp.role, tuple(sorted(p.queried)), bare_given, bare_surname)
+
+    def parsed(self) -> ParsedText:
+        bare = None
+        if self.bare_given is not None and self.bare_surname is not None:
+            bare = (self.bare_given, self.bare_surname)
+        kind = cast(Literal["person", "anonymous", "heading"], self.kind)
+        return ParsedText(Speaker(kind, self.name, self.role), frozenset(self.queried), bare)
+
+
 @dataclass(frozen=True)
 class PeopleState:
     """What a resolution leaves for the next one (stored with the dataset, beside the
@@ -752,6 +802,22 @@ class PeopleState:
 
     lexicon: NameLexicon
     parses: dict[str, ParsedText]
+
+    def lexicon_rows(self) -> list[LexiconRow]:
+        words = [("given", k) for k in self.lexicon.given] + [("surname", k) for k in self.lexicon.surnames]
+        return [LexiconRow(kind, key) for kind, key in sorted(words)]
+
+    def parse_rows(self) -> list[ParseRow]:
+        return [ParseRow.of(text, self.parses[text]) for text in sorted(self.parses)]
+
+    @classmethod
+    def from_rows(cls, lexicon: Iterable[LexiconRow], parses: Iterable[ParseRow]) -> PeopleState:
+        """The state ``lexicon_rows`` and ``parse_rows`` stored (rows as tuples will do)."""
+        words: dict[str, set[str]] = {"given": set(), "surname": set()}
+        for kind, key in lexicon:
+            words[kind].add(key)
+        parsed = {r.text: r.parsed() for r in map(ParseRow._make, parses)}
+        return cls(NameLexicon(frozenset(words["given"]), frozenset(words["surname"])), parsed)
 
 
 class PeopleStore(Protocol):

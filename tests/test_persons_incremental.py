@@ -221,3 +221,35 @@ def test_the_builds_sql_counts_equal_the_python_counts(grouping: str) -> None:
         assert dict(store.cluster_stats(roots)) == dict(cluster_stats(rows, roots))
     finally:
         con.close()
+
+
+def test_the_state_survives_its_rows() -> None:
+    """The build stores the state as ``lexicon_rows`` and ``parse_rows`` (tuples, as a
+    database gives them back): reading them back gives the same state."""
+    from kremlin.persons import LexiconRow, ParseRow
+
+    ds = Dataset()
+    ds.apply(BASE)
+    ds.apply(
+        [*BASE, *(replace(d, doc_id=f"{k}{d.doc_id}") for k, docs in enumerate(STEPS.values()) for d in docs)]
+    )
+    state = ds.state
+    assert state is not None
+    parses = state.parse_rows()
+    assert any(p.bare_given for p in parses) and any(p.queried for p in parses)
+    assert {p.kind for p in parses} >= {"person", "anonymous"}
+    lexicon = state.lexicon_rows()
+    assert {r.kind for r in lexicon} == {"given", "surname"}
+    as_stored = ([tuple(r) for r in lexicon], [(*r[:4], list(r.queried), *r[5:]) for r in parses])
+    assert PeopleState.from_rows(*as_stored) == state
+    assert all(isinstance(r, LexiconRow) for r in lexicon) and all(isinstance(p, ParseRow) for p in parses)
+
+
+@pytest.mark.parametrize("row", ["EntityRow", "ParseRow", "LexiconRow"])
+def test_a_row_type_declares_every_column_with_its_meaning(row: str) -> None:
+    import kremlin.persons as persons
+
+    row_type = getattr(persons, row)
+    cols = persons.row_columns(row_type)
+    assert [c.name for c in cols] == list(row_type._fields)
+    assert all(c.doc.strip() and c.type is not None for c in cols)
