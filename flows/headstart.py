@@ -75,8 +75,10 @@ class StageWorker:
         pool, self._pool = self._pool, None
         if pool is None:
             return
+        # Waited for: a shutdown that found it still queued would cancel it, and the worker
+        # would exit the slow way. Its future fails (BrokenProcessPool) once the worker is gone.
         with contextlib.suppress(Exception):
-            pool.submit(os._exit, 0)
+            pool.submit(os._exit, 0).result(timeout=60)
         pool.shutdown(cancel_futures=True)
 
     def discard(self) -> None:

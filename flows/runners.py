@@ -92,7 +92,9 @@ _SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PRE
 # run afterwards (flow runs, task runs, logs, artifacts, in PREFECT_HOME's database) and
 # leaves out what serves a long-lived server: the event feed's storage and its vacuum (which
 # also runs at every start), automations, streaming events to UI clients, registering block
-# types (the run uses none; loading the block collections imports prefect-dask and Dask).
+# types (the run uses none; loading the block collections imports prefect-dask and Dask),
+# and the loops that look after deployments, workers, pauses, cancellations and concurrency
+# leases, none of which a server that only ever sees this one run has.
 # 1.5-2 s of CPU less at every start, seconds the run's own processes compete for. The
 # environment wins: set any of these to true to have it back.
 _SERVER_DEFAULTS = {
@@ -101,6 +103,12 @@ _SERVER_DEFAULTS = {
     "PREFECT_SERVER_EVENTS_STREAM_OUT_ENABLED": "false",
     "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
     "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
+    "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_FOREMAN_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_CANCELLATION_CLEANUP_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_REPOSSESSOR_ENABLED": "false",
 }
 _SERVER_NICENESS = 10
 _PORT_IN_USE = 3  # uvicorn's exit status when it cannot bind
