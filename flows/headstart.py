@@ -25,6 +25,7 @@ import contextlib
 import multiprocessing
 import os
 import shutil
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,7 +149,19 @@ class HeadStart:
             return  # another run stages this very version id: leave the build to the flow
         parses = list(self.parsing.values())
         self._chain = ThreadPoolExecutor(max_workers=1, thread_name_prefix="head-start")
-        self.early = self._chain.submit(_build_and_check, self.stages, self.plan, self.build_dir, parses)
+        self.early = self._chain.submit(
+            _build_and_check, self.stages, self.plan, self.build_dir, parses, self._release_parse_pool
+        )
+
+    def _release_parse_pool(self) -> None:
+        # Every batch is parsed: its idle workers (hundreds of MB) would otherwise live on
+        # beside the build until the flow's parse stage ends. The flow's parse tasks take
+        # the finished futures and never need the pool again.
+        # (A flow whose plan differs from this one reads the pool only after drop_early has
+        # waited for this thread, and a flow that follows it submits only failed batches.)
+        pool, self.parse_pool = self.parse_pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
 
     def stands_for(self, plan: runs.RunPlan) -> bool:
         """Whether the flow's plan is the one this head start works for."""
@@ -208,15 +221,21 @@ class HeadStart:
 
 
 def _build_and_check(
-    stages: StageWorker, plan: runs.RunPlan, build_dir: Path, parses: list[Future]
+    stages: StageWorker,
+    plan: runs.RunPlan,
+    build_dir: Path,
+    parses: list[Future],
+    parsed: Callable[[], None] = lambda: None,
 ) -> EarlyStages:
-    """Once every early batch is parsed, build the planned version and run its gate. A
-    batch that failed is parsed again by the flow, so then nothing is built ahead."""
+    """Once every early batch is parsed (then ``parsed()`` is called), build the planned
+    version and run its gate. A batch that failed is parsed again by the flow, so then
+    nothing is built ahead."""
     for fut in parses:
         try:
             fut.result()
         except Exception:
             return EarlyStages(None, None)
+    parsed()
     outcome = stages.run(runs.build, plan, build_dir)
     gate = stages.run(runs.check, plan, build_dir, outcome)
     return EarlyStages(outcome, gate)

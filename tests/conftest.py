@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,6 +12,8 @@ import pytest
 
 # Before anything imports prefect: never touch the user's ~/.prefect, never call home.
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="kremlin-prefect-home-")
+# Removed at the end of the session: every run of the suite would otherwise leave one behind.
+atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], True)
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
