@@ -24,7 +24,8 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -36,17 +37,19 @@ from kremlin import duck
 from kremlin.contract import columns, ddl
 from kremlin.ids import SITE_DOC_ID_SQL
 from kremlin.inventory import InputFile
-from kremlin.names import NameLexicon, Speaker
 from kremlin.persons import (
     ClusterStat,
     DocPeople,
     EntityRow,
     KeyStat,
     KnownPerson,
-    ParsedText,
+    LexiconRow,
+    ParseRow,
     PeopleState,
     PeopleUpdate,
+    RowColumn,
     resolve_changes,
+    row_columns,
 )
 from kremlin.versions import FINGERPRINT_PARTS, copy_and_flush, refresh_fingerprint_parts
 from schemas.tables import QUALITY_REASON_PREFIX, TABLES
@@ -403,12 +406,11 @@ def _resolve_people(con: duckdb.DuckDBPyConnection, known: list[KnownPerson]) ->
     _write_moved(con, update)
     con.execute("DELETE FROM persons")
     if update.resolution.persons:
-        con.register("persons_arrow", pa.Table.from_pylist(update.resolution.persons))
-        con.execute(
-            "INSERT INTO persons SELECT person_id, name, sort_name, aliases, n_documents "
-            "FROM persons_arrow ORDER BY person_id"
-        )
-        con.unregister("persons_arrow")
+        with _registered(con, "persons_arrow", pa.Table.from_pylist(update.resolution.persons)):
+            con.execute(
+                "INSERT INTO persons SELECT person_id, name, sort_name, aliases, n_documents "
+                "FROM persons_arrow ORDER BY person_id"
+            )
     _save_people_state(con, update.state)
     for view in ("people_want", "people_linked"):
         con.unregister(view)
@@ -441,33 +443,36 @@ def _write_linked(con: duckdb.DuckDBPyConnection, update: PeopleUpdate) -> None:
         if len(tag_ids) != len(doc.tags) or len(ids) != n:
             raise ValueError(f"person resolution lost a mention of {doc.doc_id}")
 
-    con.register("turn_people", pa.table(turn_rows, schema=_TURN_PEOPLE))
+    _write_turns(con, pa.table(turn_rows, schema=_TURN_PEOPLE))
+    _register_values(con, "people_linked", [d.doc_id for d in update.docs])
+    con.execute("DELETE FROM document_persons WHERE doc_id IN (SELECT v FROM people_linked)")
+    if mention_rows["doc_id"]:
+        with _registered(con, "mentions", pa.table(mention_rows)):
+            con.execute(
+                "INSERT INTO document_persons SELECT doc_id, person_id, mentioned_as, source, position "
+                "FROM mentions ORDER BY doc_id, source DESC, position"
+            )
+
+
+def _write_turns(con: duckdb.DuckDBPyConnection, turns: pa.Table) -> None:
+    """The people columns of the turns of linked documents, where they differ."""
     differs = (
         "u.doc_id = t.doc_id AND u.turn_index = t.turn_index AND ("
         "u.speaker_kind IS DISTINCT FROM t.speaker_kind OR u.speaker_name IS DISTINCT FROM t.speaker_name "
         "OR u.speaker_role IS DISTINCT FROM t.speaker_role OR u.person_id IS DISTINCT FROM t.person_id)"
     )
-    # Reused documents whose speakers resolve differently now (a new namesake, say): their
-    # rows changed too, so exports that reuse the parent's files must rewrite them.
-    con.execute(
-        "CREATE TEMP TABLE people_changed AS SELECT DISTINCT u.doc_id FROM utterances u, turn_people t "
-        f"WHERE {differs} AND u.doc_id NOT IN (SELECT doc_id FROM {STAGED['documents']})"
-    )
-    # Only rows whose people columns change are written (all of them in a cold build).
-    con.execute(
-        "UPDATE utterances u SET speaker_kind = t.speaker_kind, speaker_name = t.speaker_name, "
-        f"speaker_role = t.speaker_role, person_id = t.person_id FROM turn_people t WHERE {differs}"
-    )
-    con.unregister("turn_people")
-    _register_values(con, "people_linked", [d.doc_id for d in update.docs])
-    con.execute("DELETE FROM document_persons WHERE doc_id IN (SELECT v FROM people_linked)")
-    if mention_rows["doc_id"]:
-        con.register("mentions", pa.table(mention_rows))
+    with _registered(con, "turn_people", turns):
+        # Reused documents whose speakers resolve differently now (a new namesake, say): their
+        # rows changed too, so exports that reuse the parent's files must rewrite them.
         con.execute(
-            "INSERT INTO document_persons SELECT doc_id, person_id, mentioned_as, source, position "
-            "FROM mentions ORDER BY doc_id, source DESC, position"
+            "CREATE TEMP TABLE people_changed AS SELECT DISTINCT u.doc_id FROM utterances u, turn_people t "
+            f"WHERE {differs} AND u.doc_id NOT IN (SELECT doc_id FROM {STAGED['documents']})"
         )
-        con.unregister("mentions")
+        # Only rows whose people columns change are written (all of them in a cold build).
+        con.execute(
+            "UPDATE utterances u SET speaker_kind = t.speaker_kind, speaker_name = t.speaker_name, "
+            f"speaker_role = t.speaker_role, person_id = t.person_id FROM turn_people t WHERE {differs}"
+        )
 
 
 def _write_moved(con: duckdb.DuckDBPyConnection, update: PeopleUpdate) -> None:
@@ -476,48 +481,51 @@ def _write_moved(con: duckdb.DuckDBPyConnection, update: PeopleUpdate) -> None:
     The entity index keeps each entity's person and the turns it speaks, so a person
     that changes on a document nobody linked again (two spellings merged, a new
     namesake) is rewritten in SQL, mention by mention."""
-    keys = sorted(update.key_person)
-    con.register(
-        "key_person",
-        pa.table(
-            {
-                "key": pa.array(keys, pa.string()),
-                "pid": pa.array([update.key_person[k] for k in keys], pa.string()),
-            }
-        ),
-    )
-    ents = sorted(update.entity_person)
-    con.register(
-        "entity_person",
-        pa.table(
-            {
-                "doc_id": pa.array([d for d, _ in ents], pa.string()),
-                "ent": pa.array([i for _, i in ents], pa.int32()),
-                "pid": pa.array([update.entity_person[e] for e in ents], pa.string()),
-            }
-        ),
-    )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE people_moved AS
-        SELECT e.doc_id, e.ent, e.is_tag, e.turns, coalesce(m.pid, k.pid) AS pid
-        FROM {_PEOPLE_ENTITIES} e
-        LEFT JOIN entity_person m ON m.doc_id = e.doc_id AND m.ent = e.ent
-        LEFT JOIN key_person k ON k.key = e.key
-        WHERE e.person_id IS DISTINCT FROM coalesce(m.pid, k.pid)
-        """
-    )
-    con.unregister("key_person")
-    con.unregister("entity_person")
-    (lost,) = con.execute("SELECT count(*) FROM people_moved WHERE pid IS NULL").fetchone()
-    if lost:
-        # An indexed entity the resolution gave no person: never write NULL person ids.
-        raise ValueError(f"person resolution lost {lost} indexed entities")
+    _find_moved(con, update)
     con.execute(
         f"UPDATE {_PEOPLE_ENTITIES} e SET person_id = x.pid FROM people_moved x "
         "WHERE e.doc_id = x.doc_id AND e.ent = x.ent"
     )
-    kept = "x.doc_id NOT IN (SELECT v FROM people_linked)"  # linked documents are written whole
+    _rewrite_kept_mentions(con)
+
+
+def _find_moved(con: duckdb.DuckDBPyConnection, update: PeopleUpdate) -> None:
+    """Temp table ``people_moved``: the indexed entities whose person is not the stored one."""
+    keys = sorted(update.key_person)
+    ents = sorted(update.entity_person)
+    key_person = pa.table(
+        {
+            "key": pa.array(keys, pa.string()),
+            "pid": pa.array([update.key_person[k] for k in keys], pa.string()),
+        }
+    )
+    entity_person = pa.table(
+        {
+            "doc_id": pa.array([d for d, _ in ents], pa.string()),
+            "ent": pa.array([i for _, i in ents], pa.int32()),
+            "pid": pa.array([update.entity_person[e] for e in ents], pa.string()),
+        }
+    )
+    with _registered(con, "key_person", key_person), _registered(con, "entity_person", entity_person):
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE people_moved AS
+            SELECT e.doc_id, e.ent, e.is_tag, e.turns, coalesce(m.pid, k.pid) AS pid
+            FROM {_PEOPLE_ENTITIES} e
+            LEFT JOIN entity_person m ON m.doc_id = e.doc_id AND m.ent = e.ent
+            LEFT JOIN key_person k ON k.key = e.key
+            WHERE e.person_id IS DISTINCT FROM coalesce(m.pid, k.pid)
+            """
+        )
+    (lost,) = con.execute("SELECT count(*) FROM people_moved WHERE pid IS NULL").fetchone()
+    if lost:
+        # An indexed entity the resolution gave no person: never write NULL person ids.
+        raise ValueError(f"person resolution lost {lost} indexed entities")
+
+
+def _rewrite_kept_mentions(con: duckdb.DuckDBPyConnection) -> None:
+    """The mentions of ``people_moved`` on documents not linked anew (those are written whole)."""
+    kept = "x.doc_id NOT IN (SELECT v FROM people_linked)"
     turns = f"(SELECT doc_id, unnest(turns) AS turn_index, pid FROM people_moved x WHERE {kept})"
     con.execute(
         f"UPDATE utterances u SET person_id = x.pid FROM {turns} x "
@@ -554,44 +562,58 @@ _TURN_PEOPLE = pa.schema(
 # ---- the person resolver's bookkeeping tables (not data: never exported or fingerprinted)
 
 _PEOPLE_ENTITIES = "people_entities"
-_PEOPLE_TABLES: dict[str, tuple[str, str, dict[str, str]]] = {
-    "people_lexicon": (
-        "kind VARCHAR, key VARCHAR",
-        "the name lexicon the label parses of people_parses were made with",
-        {"kind": "given or surname.", "key": "Spelling-folded word key (kremlin.names.token_key)."},
-    ),
+# Python type of a bookkeeping column (``kremlin.persons.row_columns``) -> DuckDB and Arrow type
+_PEOPLE_TYPES: dict[object, tuple[str, pa.DataType]] = {
+    str: ("VARCHAR", pa.string()),
+    str | None: ("VARCHAR", pa.string()),
+    int: ("INTEGER", pa.int32()),
+    bool: ("BOOLEAN", pa.bool_()),
+    tuple[str, ...]: ("VARCHAR[]", pa.list_(pa.string())),
+    tuple[int, ...]: ("INTEGER[]", pa.list_(pa.int32())),
+}
+_PEOPLE_ROWS: dict[str, tuple[type[tuple], str, tuple[RowColumn, ...]]] = {
+    # table: (row type, what it holds, columns the build adds after the row type's)
+    "people_lexicon": (LexiconRow, "the name lexicon the label parses of people_parses were made with", ()),
     "people_parses": (
-        "text VARCHAR, kind VARCHAR, name VARCHAR, role VARCHAR, queried VARCHAR[], "
-        "bare_given VARCHAR, bare_surname VARCHAR",
+        ParseRow,
         "every speaker label and known alias parsed, with the lexicon keys each parse looked up",
-        {
-            "text": "Label or alias text as printed.",
-            "kind": "Speaker kind of the parse (person, anonymous, heading).",
-            "name": "Name part of the parse.",
-            "role": "Role part of the parse.",
-            "queried": "Word keys the parse asked the lexicon about (it is valid while their answers stay).",
-            "bare_given": "Given-name key a role-less two-word label teaches the lexicon.",
-            "bare_surname": "Surname key a role-less two-word label teaches the lexicon.",
-        },
+        (),
     ),
     _PEOPLE_ENTITIES: (
-        "doc_id VARCHAR, ent INTEGER, key VARCHAR, surname VARCHAR, is_tag BOOLEAN, tags VARCHAR[], "
-        "names VARCHAR[], labels VARCHAR[], turns INTEGER[], person_id VARCHAR",
+        EntityRow,
         "every page entity (a tag, or the speakers of one name on a page) with its mentions and person",
-        {
-            "doc_id": "Document of the page entity.",
-            "ent": "Position among the page's entities (tags first, in tag order).",
-            "key": "Name key: spelling-folded words, sorted, space-separated.",
-            "surname": "Surname word key of the entity.",
-            "is_tag": "Whether the entity is a footer Persons tag (then ent is the tag's position).",
-            "tags": "The tag text (tag entities).",
-            "names": "Speaker name of each turn of the entity.",
-            "labels": "Speaker label of each turn of the entity, as printed.",
-            "turns": "turn_index of each turn of the entity.",
-            "person_id": "Person the entity resolved to.",
-        },
+        (RowColumn("person_id", str | None, "Person the entity resolved to."),),
     ),
 }
+_PEOPLE_TABLES: dict[str, tuple[str, str, dict[str, str]]] = {
+    table: (
+        ", ".join(f"{c.name} {_PEOPLE_TYPES[c.type][0]}" for c in cols),
+        what,
+        {c.name: c.doc for c in cols},
+    )
+    for table, (row, what, added) in _PEOPLE_ROWS.items()
+    for cols in [(*row_columns(row), *added)]
+}
+"""DDL, meaning and column docs of each bookkeeping table, derived from its row type."""
+
+
+def _people_arrow(row: type[tuple], rows: Sequence[tuple]) -> pa.Table:
+    """Rows of a bookkeeping row type as an Arrow table of its columns."""
+    cols = row_columns(row)
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in cols]
+    return pa.table(
+        {c.name: pa.array(list(v), _PEOPLE_TYPES[c.type][1]) for c, v in zip(cols, values, strict=True)}
+    )
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    """``table`` visible to SQL as ``name`` for the block."""
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)
 
 
 def _register_values(con: duckdb.DuckDBPyConnection, name: str, values: list[str]) -> None:
@@ -652,17 +674,11 @@ class _DuckPeople:
             self.con.execute(f"DELETE FROM {_PEOPLE_ENTITIES} WHERE doc_id IN {self._where(doc_ids)}")
         if not rows:
             return
-        cols = list(zip(*rows, strict=True))
-        text, texts = pa.string(), pa.list_(pa.string())
-        types = [text, pa.int32(), text, text, pa.bool_(), texts, texts, texts, pa.list_(pa.int32())]
-        table = pa.table({n: pa.array(c, t) for n, c, t in zip(EntityRow._fields, cols, types, strict=True)})
-        self.con.register("people_rows", table)
         fields = ", ".join(EntityRow._fields)
-        self.con.execute(
-            f"INSERT INTO {_PEOPLE_ENTITIES} ({fields}, person_id) SELECT {fields}, NULL FROM people_rows "
-            "ORDER BY doc_id, ent"
-        )
-        self.con.unregister("people_rows")
+        with _registered(self.con, "people_rows", _people_arrow(EntityRow, rows)):
+            self.con.execute(
+                f"INSERT INTO {_PEOPLE_ENTITIES} ({fields}) SELECT {fields} FROM people_rows ORDER BY doc_id, ent"
+            )
 
     def docs_with_keys(self, keys: Collection[str]) -> set[str]:
         if not keys:
@@ -680,17 +696,14 @@ class _DuckPeople:
 
     def cluster_stats(self, roots: dict[str, str]) -> dict[str, ClusterStat]:
         keys = sorted(roots)
-        self.con.register(
-            "people_roots",
-            pa.table(
-                {"key": pa.array(keys, pa.string()), "root": pa.array([roots[k] for k in keys], pa.string())}
-            ),
+        key_root = pa.table(
+            {"key": pa.array(keys, pa.string()), "root": pa.array([roots[k] for k in keys], pa.string())}
         )
-        self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE people_grouped AS SELECT r.root, e.doc_id, e.is_tag, e.tags, "
-            f"e.names, e.labels FROM {_PEOPLE_ENTITIES} e JOIN people_roots r USING (key)"
-        )
-        self.con.unregister("people_roots")
+        with _registered(self.con, "people_roots", key_root):
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE people_grouped AS SELECT r.root, e.doc_id, e.is_tag, e.tags, "
+                f"e.names, e.labels FROM {_PEOPLE_ENTITIES} e JOIN people_roots r USING (key)"
+            )
         out: dict[str, ClusterStat] = defaultdict(ClusterStat)
         for root, slots, n_docs in self._rows(
             "SELECT root, max(n), count(*) FROM (SELECT root, doc_id, count(*) FILTER (WHERE is_tag) AS n "
@@ -730,18 +743,12 @@ def _person_rows(con: duckdb.DuckDBPyConnection) -> list[KnownPerson]:
 def _load_people_state(con: duckdb.DuckDBPyConnection) -> PeopleState | None:
     if not all(_has_table(con, t) for t in _PEOPLE_TABLES):
         return None
-    lex: dict[str, set[str]] = {"given": set(), "surname": set()}
-    for kind, key in con.execute("SELECT kind, key FROM people_lexicon").fetchall():
-        lex[kind].add(key)
-    parses = {
-        text: ParsedText(
-            Speaker(kind, name, role),
-            frozenset(queried),
-            (bg, bs) if bg is not None and bs is not None else None,
-        )
-        for text, kind, name, role, queried, bg, bs in con.execute("SELECT * FROM people_parses").fetchall()
-    }
-    return PeopleState(NameLexicon(frozenset(lex["given"]), frozenset(lex["surname"])), parses)
+
+    def rows(table: str) -> list[tuple]:
+        names = ", ".join(_PEOPLE_ROWS[table][0]._fields)
+        return con.execute(f"SELECT {names} FROM {table}").fetchall()
+
+    return PeopleState.from_rows(rows("people_lexicon"), rows("people_parses"))
 
 
 def _save_people_state(con: duckdb.DuckDBPyConnection, state: PeopleState) -> None:
@@ -753,36 +760,9 @@ def _save_people_state(con: duckdb.DuckDBPyConnection, state: PeopleState) -> No
         )
         for col, doc in column_docs.items():
             con.execute(f"COMMENT ON COLUMN {table}.{col} IS {sql_str(doc)}")
-    lex = sorted(
-        [("given", k) for k in state.lexicon.given] + [("surname", k) for k in state.lexicon.surnames]
-    )
-    _insert_columns(con, "people_lexicon", ["kind", "key"], list(zip(*lex, strict=True)) if lex else [[], []])
-    texts = sorted(state.parses)
-    ps = [state.parses[t] for t in texts]
-    con.register(
-        "parses_arrow",
-        pa.table(
-            {
-                "text": pa.array(texts, pa.string()),
-                "kind": pa.array([p.speaker.kind for p in ps], pa.string()),
-                "name": pa.array([p.speaker.name for p in ps], pa.string()),
-                "role": pa.array([p.speaker.role for p in ps], pa.string()),
-                "queried": pa.array([sorted(p.queried) for p in ps], pa.list_(pa.string())),
-                "bare_given": pa.array([p.bare[0] if p.bare else None for p in ps], pa.string()),
-                "bare_surname": pa.array([p.bare[1] if p.bare else None for p in ps], pa.string()),
-            }
-        ),
-    )
-    con.execute("INSERT INTO people_parses SELECT * FROM parses_arrow")
-    con.unregister("parses_arrow")
-
-
-def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, names: list[str], cols) -> None:
-    con.register(
-        "state_arrow", pa.table({n: pa.array(list(c), pa.string()) for n, c in zip(names, cols, strict=True)})
-    )
-    con.execute(f"INSERT INTO {table} SELECT * FROM state_arrow")
-    con.unregister("state_arrow")
+    for table, rows in (("people_lexicon", state.lexicon_rows()), ("people_parses", state.parse_rows())):
+        with _registered(con, "state_arrow", _people_arrow(_PEOPLE_ROWS[table][0], rows)):
+            con.execute(f"INSERT INTO {table} SELECT * FROM state_arrow")
 
 
 def _mentions(rows: dict[str, list], doc: str, pids: list, texts: list[str], source: str, positions) -> None:
