@@ -195,9 +195,9 @@ class HeadStart:
         for fut in self.parsing.values():
             fut.cancel()
         self.parsing.clear()
-        if self.parse_pool is not None:
-            self.parse_pool.shutdown()
-        self.parse_pool = None
+        pool, self.parse_pool = self.parse_pool, None  # the build thread may release it too
+        if pool is not None:
+            pool.shutdown()
 
     def drop_early(self) -> None:
         """Give up the early build and gate (the flow planned another version): wait for a
