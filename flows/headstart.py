@@ -29,9 +29,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kremlin import runs
 from kremlin.shards import ShardJob, write_shard
+
+if TYPE_CHECKING:  # kremlin.quality imports the build and DuckDB: only for the annotation
+    from kremlin.quality import GateResult
 
 
 class StageWorker:
@@ -102,8 +106,8 @@ class EarlyStages:
     """What the head start built and checked for its plan (``None`` for a stage it did not run)."""
 
     outcome: runs.BuildOutcome | None
-    gate: object | None
-    """kremlin.quality.GateResult of ``runs.check`` on ``outcome``."""
+    gate: GateResult | None
+    """The quality gate ``runs.check`` gave on ``outcome``."""
 
 
 @dataclass
