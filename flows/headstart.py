@@ -7,11 +7,13 @@ has planned a run with work to do (local runner), :meth:`HeadStart.begin` starts
 - the parse of the planned batches, in worker processes;
 - the stage worker (one fresh process for build, check and publish), and in it, once every
   batch is parsed, the build (``runs.build``) and the quality gate (``runs.check``) of the
-  planned version, in that version's own staging directory.
+  planned version, in a staging directory of its own.
 
 Everything here is speculative and safe to throw away: shards are content-addressed and
-written atomically; the build and the gate write only inside ``.staging/<version_id>/``,
-which the head start holds (flock) so no retention removes it, and which nothing but the
+written atomically; the build and the gate write only inside
+``.staging/<version_id>.head-<pid>/`` (named for this process: the head start runs before
+this run holds CURATED_DIR's lock, and a concurrent run may plan the same version id in the
+same second), which the head start holds (flock) so no retention removes it, and which nothing but the
 flow's publish task ever turns into a version. The flow (:mod:`flows.pipeline_flow`) takes
 the head start over only when its own plan, made under CURATED_DIR's lock, is the
 precheck's (no version was published in between); otherwise it drops it and does the work
@@ -119,7 +121,8 @@ class HeadStart:
     parse_pool: ProcessPoolExecutor | None = None
     stages: StageWorker | None = None
     build_dir: Path | None = None
-    """The planned version's staging directory, held while the head start lives."""
+    """The planned version's staging directory (``<version_id>.head-<pid>``), held while the
+    head start lives; publication moves it to ``versions/<version_id>``."""
     early: Future | None = None
     """Future of the :class:`EarlyStages` (build, then gate) run in ``stages``."""
     _staging: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
@@ -148,9 +151,13 @@ class HeadStart:
     def _start_stages(self, stages: StageWorker) -> None:
         stages.expect_work()
         try:
-            self.build_dir = self._staging.enter_context(runs.staging(self.plan))
+            # Staged under a name of this process: the head start runs before this run holds
+            # CURATED_DIR's lock, and must not take the directory of the run that holds it.
+            self.build_dir = self._staging.enter_context(
+                runs.staging(self.plan, suffix=f".head-{os.getpid()}")
+            )
         except runs.LockBusyError:
-            return  # another run stages this very version id: leave the build to the flow
+            return  # cannot happen unless a pid is reused under a live lock: build in the flow
         parses = list(self.parsing.values())
         self._chain = ThreadPoolExecutor(max_workers=1, thread_name_prefix="head-start")
         self.early = self._chain.submit(

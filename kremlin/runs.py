@@ -192,9 +192,15 @@ def warm_up_checks() -> None:
 
 
 @contextlib.contextmanager
-def staging(plan: RunPlan) -> Iterator[Path]:
+def staging(plan: RunPlan, suffix: str = "") -> Iterator[Path]:
+    """The staging directory ``.staging/<version_id><suffix>`` of the planned version.
+
+    Two runs on the same inputs in the same second plan the same version id; a run that
+    builds ahead of CURATED_DIR's lock (the head start) passes a suffix of its own, so it
+    never holds the directory the lock holder needs.
+    """
     plan.cache_dir.mkdir(parents=True, exist_ok=True)
-    with staging_dir(plan.curated_dir, plan.version_id) as build_dir:
+    with staging_dir(plan.curated_dir, plan.version_id + suffix) as build_dir:
         yield build_dir
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from concurrent.futures import Future
@@ -84,7 +85,13 @@ def test_a_head_start_for_a_plan_the_flow_no_longer_follows_is_dropped(tmp_path,
     early = head.early.result(timeout=300)
     assert early.outcome is not None and early.gate is not None  # built ahead, for a cold version
     staged = head.build_dir
-    assert staged is not None and staged.name == plan.version_id and staged.is_dir()
+    assert staged is not None and staged.is_dir()
+    # Staged under a name of its own: a concurrent run that holds the lock and planned the
+    # same version id (same inputs, same second) can stage it while this head start lives.
+    assert staged.name == f"{plan.version_id}.head-{os.getpid()}"
+    with runs.staging(plan) as lock_holders:
+        assert lock_holders.name == plan.version_id
+    shutil.rmtree(lock_holders)
 
     # Another run publishes first, from a folder with one page fewer.
     other = _landing(tmp_path / "raw_other", 2)
