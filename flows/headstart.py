@@ -13,12 +13,12 @@ Everything here is speculative and safe to throw away: shards are content-addres
 written atomically; the build and the gate write only inside
 ``.staging/<version_id>.head-<pid>/`` (named for this process: the head start runs before
 this run holds CURATED_DIR's lock, and a concurrent run may plan the same version id in the
-same second), which the head start holds (flock) so no retention removes it, and which nothing but the
-flow's publish task ever turns into a version. The flow (:mod:`flows.pipeline_flow`) takes
-the head start over only when its own plan, made under CURATED_DIR's lock, is the
-precheck's (no version was published in between); otherwise it drops it and does the work
-itself. Publication, the one step with an effect outside the staging directory, is never
-started here.
+same second), which the head start holds (flock) so no retention removes it, and which
+nothing but the flow's publish task ever turns into a version. The flow
+(:mod:`flows.pipeline_flow`) takes the head start over only when its own plan, made under
+CURATED_DIR's lock, is the precheck's (no version was published in between); otherwise
+it drops it and does the work itself. Publication, the one step with an effect outside
+the staging directory, is never started here.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ class HeadStart:
                 runs.staging(self.plan, suffix=f".head-{os.getpid()}")
             )
         except runs.LockBusyError:
-            return  # cannot happen unless a pid is reused under a live lock: build in the flow
+            return  # a process of another pid namespace sharing CURATED_DIR has it: build in the flow
         parses = list(self.parsing.values())
         self._chain = ThreadPoolExecutor(max_workers=1, thread_name_prefix="head-start")
         self.early = self._chain.submit(
