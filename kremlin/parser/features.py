@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache, reduce
 from operator import itemgetter, or_
@@ -61,6 +62,7 @@ def _bin(n: int, bins: tuple[int, ...]) -> str:
     return str(len(bins))
 
 
+@lru_cache(maxsize=1 << 12)
 def _cls(ch: str) -> str:
     if ch.isupper():
         return "U"
@@ -87,6 +89,12 @@ def _shape(tok: str) -> str:
 @lru_cache(maxsize=1 << 16)
 def _word(tok: str) -> str:
     return tok.strip(_PUNCT).lower()
+
+
+@lru_cache(maxsize=1 << 16)
+def _head_shape(tok: str) -> str:
+    """A token's part of the ``head=`` feature: its shape, and a comma that ends it."""
+    return _shape(tok) + ("," if tok.endswith(",") else "")
 
 
 _VC, _PRON, _ED_FORM, _END, _FUNC, _GIVEN = 1, 2, 4, 8, 16, 32
@@ -178,7 +186,7 @@ def page_context(
     slider_captions: list[str],
     summary: list[str],
 ) -> PageContext:
-    cores = [core_label(c[0]) for c in candidates if c is not None]
+    cores = [_label_shape(c[0])[0] for c in candidates if c is not None]
     first_label = next((k for k, c in enumerate(candidates) if c is not None), len(lines))
     return PageContext(
         title_words=frozenset(_content_words(title)),
@@ -231,7 +239,7 @@ def _share(hits: int, total: int) -> str:
     return "hi" if 5 * hits >= 3 * total else "mid" if 10 * hits >= 3 * total else "lo"
 
 
-def _caps(words: list[str]) -> str:
+def _caps(words: Sequence[str]) -> str:
     caps = len([w for w in words if w[:1].isupper()])
     return "all" if caps == len(words) else "most" if 2 * caps > len(words) else "few"
 
@@ -248,10 +256,30 @@ class LineFeatures:
 
 def _label_features(label: str, rest: str, ctx: PageContext) -> tuple[list[str], list[str]]:
     """Features of a `label: rest` line: those the neighbours also see, and the others."""
-    core = core_label(label)
-    words = core.split()
+    core, words, shared, own = _label_shape(label)
     if not words:
-        return ["lab", "lab_empty"], []
+        return list(shared), list(own)
+    out = list(own)
+    out.append(_at(_LREP_F, ctx.label_counts[core]))
+    head = _head(core)
+    if head != core:
+        # `Ivan Petrov, engineer:` introduces a speaker the page later labels `Ivan Petrov:`.
+        out.append(_at(_LHEAD_F, ctx.label_counts[head] + ctx.label_heads[head] - 1))
+    out.append(_at(_LLAST_F, ctx.label_last[words[-1]]))
+    if words[-1] in ctx.tag_surnames:
+        out.append("lsur")
+    out.append("rest_empty" if not rest else "rest=" + _cls(rest[0]))
+    return list(shared), out
+
+
+@lru_cache(maxsize=1 << 14)
+def _label_shape(label: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(core, words, shared, own) of a label by itself: what does not depend on the page.
+    Speaker labels recur across pages, so each is read once."""
+    core = core_label(label)
+    words = tuple(core.split())
+    if not words:
+        return core, words, ("lab", "lab_empty"), ()
     first, last = _word(words[0]), _word(words[-1])
     shared = [
         "lab",
@@ -276,45 +304,41 @@ def _label_features(label: str, rest: str, ctx: PageContext) -> tuple[list[str],
         shared.append("lab_comma")
     if any(w in VERB_CUES or w in PRONOUNS for w in words):
         shared.append("lab_verb")
-    out = ["lw0=" + first, "lwl=" + last]
+    own = ["lw0=" + first, "lwl=" + last]
     if any(w in _GIVEN_SET for w in words):
         # A given name in the label: a person speaks (`Second:` and `Deadline:` have none).
         shared.append("lab_given")
     if core.lower() in ANONYMOUS_SPEAKERS or first in ANONYMOUS_SPEAKERS:
-        out.append("lanon")
+        own.append("lanon")
     if last in ROLE_WORDS:
-        out.append("lrole_last")
+        own.append("lrole_last")
     if any(_word(w) in ROLE_WORDS for w in words[:-1]):
-        out.append("lrole_any")
-    out.append(_at(_LREP_F, ctx.label_counts[core]))
-    head = _head(core)
-    if head != core:
-        # `Ivan Petrov, engineer:` introduces a speaker the page later labels `Ivan Petrov:`.
-        out.append(_at(_LHEAD_F, ctx.label_counts[head] + ctx.label_heads[head] - 1))
-    out.append(_at(_LLAST_F, ctx.label_last[words[-1]]))
-    if words[-1] in ctx.tag_surnames:
-        out.append("lsur")
-    out.append("rest_empty" if not rest else "rest=" + _cls(rest[0]))
-    return shared, out
+        own.append("lrole_any")
+    return core, words, tuple(shared), tuple(own)
 
 
 def _first_lower(toks: list[str], out: list[str]) -> None:
     """The first lower-case word after a run of names: a participle or preposition makes a
     caption (`Ivan Petrov addressing …`, `… at the meeting`), a finite verb a sentence."""
-    j = next((j for j, w in enumerate(toks) if w[:1].islower()), -1)
-    if j < 0:
-        return
-    fl = _word(toks[j])
-    out.append("fl=" + fl)
+    for j, w in enumerate(toks):
+        if w[:1].islower():
+            out.extend(_first_lower_word(w))
+            out.append(_at(_FLPOS_F, j))
+            return
+
+
+@lru_cache(maxsize=1 << 16)
+def _first_lower_word(tok: str) -> tuple[str, ...]:
+    fl = _word(tok)
     if fl.endswith("ing"):
-        out.append("fl_ing")
-    elif fl.endswith("ed"):
-        out.append("fl_ed")
-    elif fl.endswith("s"):
-        out.append("fl_s")
-    elif fl in FUNCTION_WORDS:
-        out.append("fl_func")
-    out.append(_at(_FLPOS_F, j))
+        return ("fl=" + fl, "fl_ing")
+    if fl.endswith("ed"):
+        return ("fl=" + fl, "fl_ed")
+    if fl.endswith("s"):
+        return ("fl=" + fl, "fl_s")
+    if fl in FUNCTION_WORDS:
+        return ("fl=" + fl, "fl_func")
+    return ("fl=" + fl,)
 
 
 def _marks(t: str, out: list[str], near: list[str]) -> None:
@@ -364,7 +388,8 @@ def _overlap_features(core: str, info: list[Token], first_end: int, ctx: PageCon
             out.append("in_sum")
     if ctx.title_bigrams:
         tokens = list(map(_WORD_OF, info))
-        out.append(_at(_TBG_F, len(ctx.title_bigrams & _bigrams(tokens))))
+        # intersection() reads the pairs as they come: no set of all the line's pairs is built.
+        out.append(_at(_TBG_F, len(ctx.title_bigrams.intersection(zip(tokens, tokens[1:], strict=False)))))
     return out
 
 
@@ -411,7 +436,7 @@ def line_features(
         "fa=" + line.fixed_after,
         "wl=" + _word(toks[-1]),
         _at(_SENT_F, n_ends),
-        "head=" + " ".join(_shape(w) + ("," if w.endswith(",") else "") for w in toks[:3]),
+        "head=" + " ".join(map(_head_shape, toks[:3])),
         _at(_PGLAB_F, ctx.n_labels),
     ]
     if len(toks) > 1:
