@@ -77,15 +77,15 @@ class StageWorker:
         return self._pool.submit(fn, *args, **kwargs).result()
 
     def close(self) -> None:
-        """End the worker once its current job is done, without Python's own shutdown
-        (a second or more of freeing a large heap): every stage's output is on disk by then."""
+        """End the worker once its current job is done, by ``runs.end_worker`` (no heap
+        teardown, its semaphores unlinked): every stage's output is on disk by then."""
         pool, self._pool = self._pool, None
         if pool is None:
             return
         # Waited for: a shutdown that found it still queued would cancel it, and the worker
         # would exit the slow way. Its future fails (BrokenProcessPool) once the worker is gone.
         with contextlib.suppress(Exception):
-            pool.submit(os._exit, 0).result(timeout=60)
+            pool.submit(runs.end_worker).result(timeout=60)
         pool.shutdown(cancel_futures=True)
 
     def discard(self) -> None:

@@ -66,6 +66,8 @@ def test_the_command_takes_its_head_start_over_and_publishes_what_the_flow_alone
     # The build and the gate ran before the flow asked for them, and the flow took them.
     assert "normalise (begun with the head start)" in log, log
     assert "check (begun with the head start)" in log, log
+    # The stage worker ends without leaving a named semaphore to the resource tracker.
+    assert "leaked semaphore" not in out.stderr, out.stderr
     summary = pipeline(raw_dir=str(raw), curated_dir=str(by_flow))
     assert summary["status"] == "published"
     ahead, alone = _manifest(by_command), _manifest(by_flow)
