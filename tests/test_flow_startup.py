@@ -59,17 +59,7 @@ def test_the_command_module_imports_no_prefect_until_the_flow_is_asked_for():
     assert out.returncode == 0, out.stderr
 
 
-# Child processes of this (sub)process still running, zombies aside, and multiprocessing's
-# resource tracker (started with the stage worker's pool, it ends with its parent).
-_LEFT_RUNNING = (
-    "import os\n"
-    "def left_running():\n"
-    "    kids = [k for t in os.listdir('/proc/self/task') if os.path.exists(f'/proc/self/task/{t}/children')\n"
-    "            for k in open(f'/proc/self/task/{t}/children').read().split()]\n"
-    "    return [k for k in kids if os.path.exists(f'/proc/{k}')\n"
-    "            and open(f'/proc/{k}/stat').read().rsplit(')', 1)[1].split()[0] != 'Z'\n"
-    "            and b'multiprocessing.resource_tracker' not in open(f'/proc/{k}/cmdline', 'rb').read()]\n"
-)
+_LEFT_RUNNING = "from tests.prockit import left_running\n"
 
 
 def test_unchanged_run_stops_the_server_and_imports_neither_prefect_nor_great_expectations(raw, tmp_path):

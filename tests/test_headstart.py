@@ -24,6 +24,7 @@ from kremlin import runs
 from kremlin.versions import MANIFEST_FILENAME, STAGING, list_versions
 from tests.conftest import ROOT, SAMPLE_RAW
 from tests.pagekit import make_page
+from tests.prockit import running
 from tests.runkit import publish_run
 
 pytestmark = pytest.mark.slow
@@ -169,19 +170,10 @@ def test_the_stage_worker_imports_great_expectations_only_once_there_is_work():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def _running(pid: int) -> bool:
-    # By /proc, not Process.is_alive(): the pool's own thread may have reaped the child.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
-
-
 def test_a_discarded_stage_worker_ends_at_once():
     worker = StageWorker(True)
     pids = list(worker._pool._processes)  # type: ignore[union-attr]
-    assert pids and all(_running(pid) for pid in pids)
+    assert pids and all(running(pid) for pid in pids)
     worker.discard()
-    assert not any(_running(pid) for pid in pids)
+    assert not any(running(pid) for pid in pids)
     worker.close()  # a second end is a no-op
