@@ -380,15 +380,18 @@ def test_incremental_sqlite_equals_a_cold_build(sample: Built, tmp_path: Path) -
         for words in ("Zanzibarian marmalade", "President", "cooperation"):
             for table in sq.FTS_COLUMNS:
                 assert _search(a, table, words) == _search(b, table, words), (table, words)
-        con = sqlite3.connect(a)
-        try:
-            for table in sq.FTS_COLUMNS:
-                # FTS5's own consistency check of an external-content index against its table.
-                con.execute(
-                    f"INSERT INTO {sq.fts_table(table)}({sq.fts_table(table)}, rank) VALUES ('integrity-check', 1)"
-                )
-        finally:
-            con.close()
+        for path in (a, b):
+            con = sqlite3.connect(path)
+            try:
+                for table in sq.FTS_COLUMNS:
+                    fts = sq.fts_table(table)
+                    # FTS5's own consistency check of an external-content index against its table.
+                    con.execute(f"INSERT INTO {fts}({fts}, rank) VALUES ('integrity-check', 1)")
+                    # The cold build indexes without merging, then leaves FTS5's merging on.
+                    (automerge,) = con.execute(f"SELECT v FROM {fts}_config WHERE k = 'automerge'").fetchone()
+                    assert automerge == sq.FTS5_AUTOMERGE, (path, table)
+            finally:
+                con.close()
         prev = inc
     assert _search(prev / sq.SQLITE_FILENAME, "paragraphs", "Zanzibarian marmalade") == []
 

@@ -334,14 +334,30 @@ def build_cold(release: Release, target: Path) -> SqliteBuild:
                 dst.execute(sql)
             if t.name in FTS_COLUMNS:
                 dst.execute(fts_sql(t.name))
-                dst.execute(
-                    f"INSERT INTO {qi(fts_table(t.name))}({qi(fts_table(t.name))}) VALUES ('rebuild')"
-                )
+                _rebuild_fts(dst, t.name)
         _create_views(dst)
         dst.execute(f"PRAGMA user_version = {layout_version(release.tables)}")
         dst.execute("COMMIT")
         dst.execute("ANALYZE")
     return SqliteBuild(target, "cold")
+
+
+# FTS5's default: merge level-0 segments once this many exist (https://sqlite.org/fts5.html).
+FTS5_AUTOMERGE = 4
+
+
+def _rebuild_fts(con: sqlite3.Connection, table: str) -> None:
+    """Index every row of ``table`` in its FTS5 table, in one go.
+
+    Incremental merging is off while the index is built: a whole-table rebuild flushes
+    many segments, and merging them as they come took a quarter of the rebuild (paragraphs
+    of a 10x corpus: 5.2 s with it, 4.0 s without; the searches gave the same rows as
+    fast). It is then set back to FTS5's default, which the file keeps, so the updates of
+    later versions merge as usual."""
+    fts = qi(fts_table(table))
+    con.execute(f"INSERT INTO {fts}({fts}, rank) VALUES ('automerge', 0)")
+    con.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+    con.execute(f"INSERT INTO {fts}({fts}, rank) VALUES ('automerge', {FTS5_AUTOMERGE})")
 
 
 def layout_version(tables: Iterable[TableInfo]) -> int:
