@@ -18,9 +18,10 @@ import duckdb
 
 DEFAULT_MEMORY = "256MB"
 """The build: staging tables, person resolution and fingerprint parts of a whole corpus.
-At 10x (December 2026) its process, the largest of a run, peaked 116 MB lower at 256MB than
-at 384MB (849 MB), and the cold build took 15.4 s against 15.3 s (in make bench, the insert
-step 4.7 s against 3.7 s): the 1 GB bar on one process is worth the second."""
+At 10x (December 2026) its process, the largest of a run, peaked at 829 MiB with 256MB and
+943 MiB with 384MB (RSS sampled every 0.5 s), and the cold build took 15.4 s against 15.3 s
+(in make bench, the insert step 4.7 s against 3.7 s): the 1 GB bar on one process is worth
+the second."""
 PUBLISH_MEMORY = "192MB"
 """Publish steps (fingerprint, search index, Parquet, diff). At 10x the cold search index
 took as long at 192MB as at 384MB and 150 MB less; at 128MB it spilled and took 1.5x."""
