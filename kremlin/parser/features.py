@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache, reduce
-from operator import itemgetter, or_
+from operator import attrgetter, itemgetter, or_
 from pathlib import Path
 from typing import NamedTuple
 
@@ -209,7 +209,7 @@ def page_context(
     return PageContext(
         title_words=frozenset(_content_words(title)),
         title=title.rstrip("."),
-        line_counts=Counter(ln.text for ln in lines),
+        line_counts=Counter(map(attrgetter("text"), lines)),
         label_counts=Counter(cores),
         label_last=Counter(c.split()[-1] for c in cores if c),
         tag_surnames=tag_surnames,
@@ -218,7 +218,7 @@ def page_context(
         summary=tuple(p.rstrip(".") for p in summary),
         summary_words=frozenset(w for p in summary for w in _content_words(p)),
         title_bigrams=frozenset(_bigrams([_word(w) for w in title.split()])),
-        label_heads=Counter(_head(c) for c in cores),
+        label_heads=Counter(map(_head, cores)),
         first_label=first_label,
         n_labels=len(cores),
     )
@@ -365,7 +365,12 @@ def _marks(t: str, out: list[str], near: list[str]) -> None:
         out.append("qmark")
     if "!" in t:
         out.append("excl")
-    if ("left" in t or "right" in t or "cent" in t) and _PHOTO_POSITION.search(t):
+    # The pattern needs a "(" or "rom left": most lines with "right" or "percent" have neither.
+    if (
+        ("(" in t or "rom left" in t)
+        and ("left" in t or "right" in t or "cent" in t)
+        and _PHOTO_POSITION.search(t)
+    ):
         out.append("photo_pos")
     if t[0].isupper() and _CAPS_PREFIX.match(t):
         near.append("caps_prefix")
