@@ -111,3 +111,21 @@ def test_line_features(texts, k, kwargs, present, absent) -> None:
     got = _features(texts, k, **kwargs)
     assert present <= got, sorted(present - got)
     assert not (absent & got), sorted(absent & got)
+
+
+def test_the_bounded_token_table_gives_the_tokens_of_a_fresh_read(monkeypatch) -> None:
+    """Each token is read once into a bounded table: emptied past its bound (here after
+    every two entries), it still gives every token exactly what a fresh read gives."""
+    from kremlin.parser import features
+
+    monkeypatch.setattr(features, "_TOKEN_OF", {})
+    monkeypatch.setattr(features, "_TOKENS_MAX", 2)
+    lines = [
+        "President of Russia Vladimir Putin: Good afternoon, colleagues.",
+        "W. Bush visited Moscow; he talked, and they agreed.",
+        "Good afternoon, colleagues. We discussed it.",
+    ]
+    for text in lines * 2:
+        toks = text.split()
+        assert features._tokens(toks) == [features._token(t) for t in toks]
+        assert len(features._TOKEN_OF) <= 2 + len(toks)

@@ -116,16 +116,15 @@ def _tokens(toks: list[str]) -> list[Token]:
     """The ``Token`` of each token. Tokens recur across pages, so each is read once and
     kept in a plain dict: ``map(dict.__getitem__, …)`` runs in C at a third of the cost of a
     cached function's calls (the line's largest single cost). The dict is emptied when
-    it grows past ``_TOKENS_MAX``, which bounds a worker's memory on any corpus."""
+    it grows past ``_TOKENS_MAX``, which bounds a worker's memory on any corpus. A line
+    with a token not seen yet takes the slow path, which never reads the dict twice for
+    one token: another thread (a Dask worker's) may empty it at any time."""
     try:
         return list(map(_TOKEN_OF.__getitem__, toks))
     except KeyError:
         if len(_TOKEN_OF) > _TOKENS_MAX:
             _TOKEN_OF.clear()
-        for tok in toks:
-            if tok not in _TOKEN_OF:
-                _TOKEN_OF[tok] = _token(tok)
-        return list(map(_TOKEN_OF.__getitem__, toks))
+        return [_TOKEN_OF.get(tok) or _TOKEN_OF.setdefault(tok, _token(tok)) for tok in toks]
 
 
 _TOKEN_OF: dict[str, Token] = {}
@@ -204,7 +203,7 @@ def page_context(
     slider_captions: list[str],
     summary: list[str],
 ) -> PageContext:
-    cores = [_label_shape(c[0])[0] for c in candidates if c is not None]
+    cores = [_label_alone(c[0])[0] for c in candidates if c is not None]
     first_label = next((k for k, c in enumerate(candidates) if c is not None), len(lines))
     return PageContext(
         title_words=frozenset(_content_words(title)),
@@ -274,7 +273,7 @@ class LineFeatures:
 
 def _label_features(label: str, rest: str, ctx: PageContext) -> tuple[list[str], list[str]]:
     """Features of a `label: rest` line: those the neighbours also see, and the others."""
-    core, words, shared, own = _label_shape(label)
+    core, words, shared, own = _label_alone(label)
     if not words:
         return list(shared), list(own)
     out = list(own)
@@ -291,7 +290,7 @@ def _label_features(label: str, rest: str, ctx: PageContext) -> tuple[list[str],
 
 
 @lru_cache(maxsize=1 << 14)
-def _label_shape(label: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+def _label_alone(label: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """(core, words, shared, own) of a label by itself: what does not depend on the page.
     Speaker labels recur across pages, so each is read once."""
     core = core_label(label)
