@@ -78,6 +78,14 @@ def test_consistent_labels(labels, expected) -> None:
         # A name with a lower-case particle or a hyphenated prefix is still a name.
         (("Bashar al-Assad: Thank you.",), 0, {}, {"0:lab_tail=2", "0:lab_name"}, set()),
         (("Mohammed bin Salman: Thank you.",), 0, {}, {"0:lab_tail=3", "0:lab_name"}, set()),
+        # A label printed without its space is read as the two words of a name.
+        (
+            ("MaximTopilin: The figures are ready.",),
+            0,
+            {},
+            {"0:lab_nw=1", "0:lab_tail=2", "0:lab_name", "0:lab_given", "0:lwl=topilin"},
+            {"0:lab_nw=0"},
+        ),
         # A third-person line between two lines of speech.
         (
             (

@@ -280,6 +280,11 @@ CASES: list[tuple[str, dict[str, object], dict[str, object]]] = [
         },
     ),
     (
+        "a label printed without its spaces is a turn",
+        {"body": (INTRO, f"MaximTopilin: {SPEECH}", f"VladimirPutin: {SPEECH}")},
+        {"turns": [("MaximTopilin", SPEECH), ("VladimirPutin", SPEECH)]},
+    ),
+    (
         "a sentence with a colon is not a turn",
         {"body": ("The message reads, in part:", "“Please accept my congratulations.”")},
         {"turns": []},

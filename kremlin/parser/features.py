@@ -32,6 +32,7 @@ from kremlin.lexicon import (
     ROLE_WORDS,
     VERB_CUES,
 )
+from kremlin.names import clean_label
 from kremlin.parser.body import FreeLine
 from kremlin.parser.turns import core_label, split_label
 
@@ -294,7 +295,9 @@ def _label_alone(label: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tup
     """(core, words, shared, own) of a label by itself: what does not depend on the page.
     Speaker labels recur across pages, so each is read once."""
     core = core_label(label)
-    words = tuple(core.split())
+    # Its words as names reads them: a label printed without its spaces (`MaximTopilin`) is
+    # two words.
+    words = tuple(clean_label(core).split())
     if not words:
         return core, words, ("lab", "lab_empty"), ()
     first, last = _word(words[0]), _word(words[-1])
