@@ -141,7 +141,15 @@ def parse_file(sha: str, path: str) -> tuple[dict, dict | None, list[dict], list
         )
     if isinstance(page, Reject):
         return {**outcome, **_reject(page.reason, page.stage, page.message)}, None, [], []
-    document, paragraphs, utterances = page_rows(page)
+    try:
+        document, paragraphs, utterances = page_rows(page)
+    except Exception as exc:  # as for the parser: a bug here costs one file, not the batch
+        return (
+            {**outcome, **_reject("invalid_record", "rows", f"row error {type(exc).__name__}: {exc}")},
+            None,
+            [],
+            [],
+        )
     try:
         check_rows(document, paragraphs, utterances, path)
     except ValidationError as exc:

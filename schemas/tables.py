@@ -43,10 +43,19 @@ ParagraphKind = Literal["text", "separator", "elision", "pullquote"]
 TextStyle = Literal["screen", "page"]
 
 
+# Signed widths of the integer SQL types: a value outside them cannot be stored, so the row
+# check rejects the page that carries it (`1 of 2147483648`) instead of the batch's write failing.
+_INT_BITS = {"INTEGER": 32, "BIGINT": 64}
+
+
 def col(description: str, *, sql: str | None = None, pk: bool = False, **kw) -> object:
     extra: dict[str, object] = {}
     if sql:
         extra["sql"] = sql
+    if sql in _INT_BITS:
+        bound = 1 << (_INT_BITS[sql] - 1)
+        kw.setdefault("ge", -bound)
+        kw.setdefault("le", bound - 1)
     if pk:
         extra["pk"] = True
     return Field(description=description, json_schema_extra=extra or None, **kw)

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import NamedTuple
 
 from kremlin.parser.dates import looks_like_date
 from kremlin.textnorm import CleanLine
 
-SLIDER = re.compile(r"^(?P<k>\d+) of (?P<n>\d+)$")
+# ASCII digits, at most nine (a count fits the INTEGER column and int() never meets a
+# 5,000-digit number); a counter is `K of N` with 1 <= K <= N (``_slider``).
+SLIDER = re.compile(r"^(?P<k>\d{1,9}) of (?P<n>\d{1,9})$", re.ASCII)
 SEPARATORS = frozenset({"* * *", "***", "* * * *", "*  *  *"})
 ELISION = "<…>"
 RELATED_HEADINGS = ("See also", "Additional")
@@ -81,12 +84,12 @@ def _related_block(lines: list[CleanLine], i: int, end: int) -> int:
     after a heading; the body may go on after the block.
     """
     j = i
-    while j < end and lines[j].text in RELATED_HEADINGS:
+    while j < end and lines[j].meta in RELATED_HEADINGS:
         j += 1
         first_item = True
         while j < end:
-            cur = lines[j].text
-            nxt = lines[j + 1].text if j + 1 < end else ""
+            cur = lines[j].meta
+            nxt = lines[j + 1].meta if j + 1 < end else ""
             if cur in RELATED_HEADINGS or not cur:
                 break
             if nxt and (looks_like_date(nxt) or ATTACHMENT.match(nxt)) and not looks_like_date(cur):
@@ -96,14 +99,28 @@ def _related_block(lines: list[CleanLine], i: int, end: int) -> int:
             else:
                 break
             first_item = False
-    rest = [ln for ln in lines[j:end] if not ln.blank]
+    # Only the first _RELATED_TAIL + 1 lines after the block are read: a page of many
+    # headings would otherwise copy the rest of its body once per heading.
+    rest = list(islice((ln for k in range(j, end) if not (ln := lines[k]).blank), _RELATED_TAIL + 1))
     if rest and len(rest) <= _RELATED_TAIL and all(len(ln.text) < 200 for ln in rest):
         return end
     return j if j > i + 1 else i
 
 
+def _slider(meta: str) -> tuple[int, int] | None:
+    """(K, N) of a photo-slider counter line `K of N`, else None."""
+    # SLIDER opens with \d, an ASCII digit, which str.isdecimal() also accepts: test it first.
+    if not (meta[:1].isdecimal() and (m := SLIDER.match(meta))):
+        return None
+    k, n = int(m.group("k")), int(m.group("n"))
+    return (k, n) if 1 <= k <= n else None
+
+
 def layout(lines: list[CleanLine]) -> BodyLayout:
-    """Place the lines the layout makes certain; collect the rest as free lines."""
+    """Place the lines the layout makes certain; collect the rest as free lines.
+
+    The rules read each line's ``meta`` (invisible characters removed), so zero-width noise
+    cannot hide a counter, separator or heading; what is published keeps ``text``."""
     out = BodyLayout()
     i, end = 0, len(lines)
     blank_before = True
@@ -117,39 +134,38 @@ def layout(lines: list[CleanLine]) -> BodyLayout:
 
     while i < end:
         line = lines[i]
-        t = line.text
+        t, meta = line.text, line.meta
         if line.blank or not t:
             blank_before = True
             i += 1
             continue
-        if t in RELATED_HEADINGS and (j := _related_block(lines, i, end)) > i:
+        if meta in RELATED_HEADINGS and (j := _related_block(lines, i, end)) > i:
             out.see_also.extend(
                 lines[k].text
                 for k in range(i + 1, j)
-                if lines[k].text
-                and lines[k].text not in RELATED_HEADINGS
-                and not looks_like_date(lines[k].text)
-                and not ATTACHMENT.match(lines[k].text)
+                if lines[k].meta
+                and lines[k].meta not in RELATED_HEADINGS
+                and not looks_like_date(lines[k].meta)
+                and not ATTACHMENT.match(lines[k].meta)
             )
             fixed(FIXED_RELATED)
             i = j
             blank_before = True
             continue
-        # SLIDER opens with \d, which matches exactly the characters str.isdecimal() accepts.
-        if t[0].isdecimal() and (m := SLIDER.match(t)):
+        if (counter := _slider(meta)) is not None:
             if out.photo_start is None:
-                out.photo_count, out.photo_start = int(m.group("n")), int(m.group("k"))
+                out.photo_start, out.photo_count = counter
             fixed(FIXED_SLIDER)
             nxt = lines[i + 1].text if i + 1 < end else ""
-            if nxt and not (nxt[0].isdecimal() and SLIDER.match(nxt)):
+            if nxt and _slider(lines[i + 1].meta) is None:
                 out.photo_captions.append(nxt)
                 fixed(FIXED_CAPTION, nxt)
                 i += 1
             i += 1
             blank_before = False
             continue
-        if t in SEPARATORS or t == ELISION:
-            fixed(FIXED_SEPARATOR, t)
+        if meta in SEPARATORS or meta == ELISION:
+            fixed(FIXED_SEPARATOR, meta)
             i += 1
             blank_before = False
             continue

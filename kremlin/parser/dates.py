@@ -27,16 +27,23 @@ MONTHS = {
     )
 }
 _MONTH = r"(?P<m1>[A-Z][a-z]+)"
+# The site prints ASCII digits: re.ASCII keeps \d from reading other scripts' digits
+# (`May 24, ٢٠٢١`) as a date the record would then misquote.
 # `Announcement, June 13 − 14, 2019` uses U+2212; en dash and hyphen appear in edits too.
 DATE_LINE = re.compile(
     r"^(?P<ann>Announcement,\s*)?" + _MONTH + r"\s+(?P<d1>\d{1,2})"
     r"(?:\s*[−–-]\s*(?:(?P<m2>[A-Z][a-z]+)\s+)?(?P<d2>\d{1,2}))?"
-    r",\s*(?P<y>\d{4})$"
+    r",\s*(?P<y>\d{4})$",
+    re.ASCII,
 )
-TIME_LINE = re.compile(r"^(?P<h>\d{1,2}):(?P<mi>\d{2})$")
+TIME_LINE = re.compile(r"^(?P<h>\d{1,2}):(?P<mi>\d{2})$", re.ASCII)
 PUBLICATION = re.compile(
-    r"^(?P<m>[A-Z][a-z]+)\s+(?P<d>\d{1,2}),\s*(?P<y>\d{4}),\s*(?P<h>\d{1,2}):(?P<mi>\d{2})$"
+    r"^(?P<m>[A-Z][a-z]+)\s+(?P<d>\d{1,2}),\s*(?P<y>\d{4}),\s*(?P<h>\d{1,2}):(?P<mi>\d{2})$",
+    re.ASCII,
 )
+# Every date becomes a UTC instant: a Moscow wall-clock time in year 1 or 9999 is outside
+# what a datetime holds once its offset is applied.
+_YEARS = range(2, 9999)
 
 
 class InvalidDate(ValueError):
@@ -54,6 +61,8 @@ def _day(year: int, month_name: str, day: int) -> dt.date:
     month = MONTHS.get(month_name)
     if month is None:
         raise InvalidDate(f"unknown month {month_name!r}")
+    if year not in _YEARS:
+        raise InvalidDate(f"year {year} is outside {_YEARS.start}-{_YEARS.stop - 1}")
     try:
         return dt.date(year, month, day)
     except ValueError as exc:
@@ -89,12 +98,15 @@ def parse_date_line(line: str) -> DateLine | None:
 
 
 def parse_time_line(line: str) -> str | None:
+    """`9:05` → `09:05`; None when the line is not a time line; raises InvalidDate for a
+    time line that names no time of day (`25:61`), which would otherwise be published as
+    a paragraph and leave the event without its time."""
     m = TIME_LINE.match(line)
     if not m:
         return None
     h, mi = int(m.group("h")), int(m.group("mi"))
     if h > 23 or mi > 59:
-        return None
+        raise InvalidDate(f"impossible time line {line!r}")
     return f"{h:02d}:{mi:02d}"
 
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, reduce
+from itertools import islice
 from operator import attrgetter, itemgetter, or_
 from pathlib import Path
 from typing import NamedTuple
@@ -46,7 +47,17 @@ _SHAPE = str.maketrans(
 _OVERLAP_MAX = 400
 _HEAD_TOKENS = 40
 _WORD_RE = re.compile(r"\w[\w’'-]*")
-_PHOTO_POSITION = re.compile(r"\((?:[^()]*\b(?:left|right|centre|center)\b[^()]*)\)|\b[Ff]rom left\b")
+# A photo position: `(left)`, `(from left to right)`, `From left: …`. The parentheses are
+# found first and the word looked for inside each: one pattern for both would backtrack
+# over the whole line for every position word in an unclosed parenthesis (quadratic).
+_PAREN_GROUP = re.compile(r"\(([^()]*)\)")
+_POSITION_WORD = re.compile(r"\b(?:left|right|centre|center)\b")
+_FROM_LEFT = re.compile(r"\b[Ff]rom left\b")
+# Page context a line is compared with, bounded so a hostile page cannot make the
+# comparisons quadratic: the first lead paragraphs and slider captions, each up to this
+# many characters (the corpus's longest lead paragraph has 683, and no page has more than
+# one slider caption).
+_CONTEXT_ITEMS, _CONTEXT_CHARS = 16, 4_000
 _CAPS_PREFIX = re.compile(r"^[A-Z][A-Z-]{3,}\. ")
 _NUMBERED = re.compile(r"^\d{1,3}[.)] ")
 _CLOCK = re.compile(r"^\d{1,2}[.:]\d{2}\b")
@@ -213,15 +224,19 @@ def page_context(
         label_counts=Counter(cores),
         label_last=Counter(c.split()[-1] for c in cores if c),
         tag_surnames=tag_surnames,
-        slider_captions=tuple(slider_captions),
+        slider_captions=_bounded(slider_captions),
         slider_words=frozenset(w for c in slider_captions for w in _content_words(c)),
-        summary=tuple(p.rstrip(".") for p in summary),
+        summary=_bounded(p.rstrip(".") for p in summary),
         summary_words=frozenset(w for p in summary for w in _content_words(p)),
         title_bigrams=frozenset(_bigrams([_word(w) for w in title.split()])),
         label_heads=Counter(map(_head, cores)),
         first_label=first_label,
         n_labels=len(cores),
     )
+
+
+def _bounded(texts: Iterable[str]) -> tuple[str, ...]:
+    return tuple(t[:_CONTEXT_CHARS] for t in islice(texts, _CONTEXT_ITEMS))
 
 
 def _name_like(word: str) -> bool:
@@ -367,12 +382,8 @@ def _marks(t: str, out: list[str], near: list[str]) -> None:
         out.append("qmark")
     if "!" in t:
         out.append("excl")
-    # The pattern needs a "(" or "rom left": most lines with "right" or "percent" have neither.
-    if (
-        ("(" in t or "rom left" in t)
-        and ("left" in t or "right" in t or "cent" in t)
-        and _PHOTO_POSITION.search(t)
-    ):
+    # The patterns need a "(" or "rom left": most lines with "right" or "percent" have neither.
+    if ("(" in t or "rom left" in t) and ("left" in t or "right" in t or "cent" in t) and _photo_position(t):
         out.append("photo_pos")
     if t[0].isupper() and _CAPS_PREFIX.match(t):
         near.append("caps_prefix")
@@ -385,6 +396,10 @@ def _marks(t: str, out: list[str], near: list[str]) -> None:
         out.append("dash")
     if "\\'" in t:
         out.append("escaped")
+
+
+def _photo_position(t: str) -> bool:
+    return _FROM_LEFT.search(t) is not None or any(map(_POSITION_WORD.search, _PAREN_GROUP.findall(t)))
 
 
 def _overlap_features(core: str, info: list[Token], first_end: int, ctx: PageContext) -> list[str]:

@@ -24,6 +24,11 @@ from schemas.page import Footer, Header, Media, Paragraph, ParsedPage, Reject, T
 
 # How far below the title the date line may be (title, lead paragraphs, date).
 _MAX_HEADER_LINES = 40
+# The corpus's longest page has 1,092 lines. A page costs the labeller some kilobytes per
+# line, so a file of millions of short lines (8 MB of "a\n") would take gigabytes: it is
+# refused by its line count, counted before the text is split (\r counts too, so a CRLF
+# page of half as many lines also passes).
+MAX_LINES = 20_000
 _HTML = re.compile(r"<\s*(?:!doctype|html|head|body|div|p|meta|script)\b", re.I)
 _CATEGORY = re.compile(r"^[A-Z][A-Za-z ]{1,40}$")
 
@@ -37,6 +42,9 @@ def parse_page(text: str) -> ParsedPage | Reject:
         # Decoding bytes never yields a lone surrogate, but a caller's str can; the line
         # labeller (C++) cannot take one.
         return _reject("not_text", "lone surrogate code points: not Unicode text")
+    breaks = text.count("\n") + text.count("\r")
+    if breaks >= MAX_LINES:
+        return _reject("too_large", f"{breaks} line breaks: over the limit of {MAX_LINES} lines for one page")
     try:
         return _parse(text)
     except InvalidDate as exc:
@@ -163,8 +171,9 @@ def _turns(body: Body) -> tuple[list[Turn], list[int | None]]:
     starts = []
     for idx in body.turn_starts:
         parts = split_label(texts[idx])
-        if parts is not None and parts[0]:
-            starts.append((idx, *parts))
+        # A label of invisible characters only is no label: the paragraph stays in the turn before.
+        if parts is not None and (label := strip_invisible(parts[0])):
+            starts.append((idx, label, parts[1]))
     turn_of: list[int | None] = [None] * len(texts)
     turns: list[Turn] = []
     for n, (idx, label, rest) in enumerate(starts):
@@ -174,7 +183,7 @@ def _turns(body: Body) -> tuple[list[Turn], list[int | None]]:
         pieces = ([rest] if rest else []) + texts[idx + 1 : stop]
         turns.append(
             Turn(
-                label=strip_invisible(label),
+                label=label,
                 text="\n\n".join(pieces),
                 first_paragraph=idx,
                 n_paragraphs=stop - idx,
