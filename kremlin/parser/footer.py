@@ -12,8 +12,19 @@ STATUS = "Publication status"
 TEXT_VERSION = "Text version"
 SECTIONS = re.compile(r"^Published in sections?:\s*(?P<s>.*)$")
 PUB_DATE = re.compile(r"^Publication date:\s*(?P<d>.+)$")
-DIRECT_LINK = re.compile(r"^Direct link:\s*(?:https?://)?en\.kremlin\.ru/d/(?P<id>\d+)\s*$")
+# Page ids of en.kremlin.ru have 4-5 digits (at most 63,950 in the corpus); 9 leave the site
+# room to grow ten-thousandfold. A longer number is not read as the page id, as no other
+# malformed 'Direct link:' line is: the line is optional and a page is identified without
+# it (corpus README), while int() of a huge digit string raises (past 4,300 digits) and a
+# value past 2**63 overflows the BIGINT kremlin_id column, failing its whole shard.
+_ID_DIGITS = 9
+DIRECT_LINK = re.compile(rf"^Direct link:\s*(?:https?://)?en\.kremlin\.ru/d/(?P<id>\d{{1,{_ID_DIGITS}}})\s*$")
 MORE = re.compile(r"^(?P<n>\d+) more$")
+# Tags a page may fold behind its 'N more' lines (at most 9 in the corpus). Past it the page
+# is rejected rather than the line read as a tag: a line of that shape in a tag block is the
+# fold line whatever its number. The bound keeps the count inside the INTEGER hidden_tags
+# column and int() away from huge digit strings.
+_MAX_HIDDEN = 9999
 # A tag is a short label; a line with sentence punctuation is body text, not a tag.
 _TAG_MAX = 120
 
@@ -78,10 +89,16 @@ def parse_footer(lines: list[str], body_start: int) -> FooterParts:
             tags = []
             for line in block:
                 if m := _more(line):
-                    parts.hidden += int(m.group("n"))
+                    # Width first: int() of a long digit string raises or takes long.
+                    n = m.group("n")
+                    parts.hidden += int(n) if len(n) <= len(str(_MAX_HIDDEN)) else _MAX_HIDDEN + 1
                 else:
                     tags.append(line)
             parts.tags[heading] = tags
             stop = j
+    if parts.hidden > _MAX_HIDDEN:
+        raise FooterError(
+            "invalid_record", f"the footer's 'N more' lines fold over {_MAX_HIDDEN} tags: not a page footer"
+        )
     parts.start = stop
     return parts

@@ -1,0 +1,77 @@
+"""Hostile page footers: numbers too wide for their columns.
+
+Every case is the example page (raw/000_2db0a70f9af90d4e.txt) with one footer change, read
+as the pipeline reads a file (``kremlin.shards.parse_file``, whose catch-all turns a parser
+crash into a generic reject) and written to a shard (whose typed columns fail on a value
+that does not fit them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from kremlin.shards import ShardJob, parse_file, write_shard
+from tests.conftest import SAMPLE_RAW
+
+REF = (SAMPLE_RAW / "000_2db0a70f9af90d4e.txt").read_text(encoding="utf-8")
+
+
+def _with_link(page_id: str) -> str:
+    """The page in the print style's last lines: a 'Direct link:' line before 'Text version'."""
+    return REF.replace("\nText version", f"\nDirect link: en.kremlin.ru/d/{page_id}\nText version")
+
+
+def _with_more(*counts: str) -> str:
+    """The page with 'N more' fold lines in its Geography block."""
+    more = "".join(f"\n{n} more" for n in counts)
+    return REF.replace("\nKyrgyzstan\nTopics", f"\nKyrgyzstan{more}\nTopics")
+
+
+# name -> (page text, expected (reject reason, kremlin_id, hidden_tags)): a published page
+# has reason None.
+NUMBERS: dict[str, tuple[str, tuple[str | None, int | None, int]]] = {
+    "id of 5 digits": (_with_link("63950"), (None, 63950, 0)),
+    "id of 9 digits, the widest read": (_with_link("9" * 9), (None, 999_999_999, 0)),
+    "id of 10 digits is not read": (_with_link("1" + "0" * 9), (None, None, 0)),
+    "id 2**63 (past BIGINT) is not read": (_with_link(str(2**63)), (None, None, 0)),
+    "id of 5,000 digits (past int()) is not read": (_with_link("9" * 5000), (None, None, 0)),
+    "2 more": (_with_more("2"), (None, None, 2)),
+    "9999 more, the most read": (_with_more("9999"), (None, None, 9999)),
+    "10000 more": (_with_more("10000"), ("invalid_record", None, 0)),
+    "2**31 more (past INTEGER)": (_with_more(str(2**31)), ("invalid_record", None, 0)),
+    "5,000 digits more (past int())": (_with_more("9" * 5000), ("invalid_record", None, 0)),
+    "fold lines summing past the bound": (_with_more("9999", "1"), ("invalid_record", None, 0)),
+}
+
+
+def _file(tmp_path: Path, name: str, text: str) -> tuple[str, str]:
+    data = text.encode()
+    path = tmp_path / f"{hashlib.sha256(name.encode()).hexdigest()[:12]}.txt"
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest(), str(path)
+
+
+@pytest.mark.parametrize("name", NUMBERS)
+def test_footer_numbers_are_read_within_bounds_or_refused(tmp_path, name):
+    text, (reason, kremlin_id, hidden) = NUMBERS[name]
+    outcome, document, _, _ = parse_file(*_file(tmp_path, name, text))
+    assert outcome["reject_reason"] == reason, outcome["reject_message"]
+    if reason is None:
+        assert document is not None
+        assert (document["kremlin_id"], document["hidden_tags"]) == (kremlin_id, hidden)
+    else:
+        assert outcome["reject_stage"] == "parse"
+        assert "'N more'" in outcome["reject_message"], "the message says what is wrong"
+
+
+def test_a_shard_of_every_footer_number_case_is_written(tmp_path):
+    """A value past its column's type fails the whole shard, not one file."""
+    files = tmp_path / "files"
+    files.mkdir()
+    job = ShardJob(tuple(_file(files, name, text) for name, (text, _) in NUMBERS.items()))
+    summary = write_shard(job, tmp_path / "cache")
+    assert summary.files == len(NUMBERS)
+    assert summary.rejected == sum(1 for _, (want, _, _) in NUMBERS.values() if want)
