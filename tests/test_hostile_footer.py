@@ -1,9 +1,10 @@
-"""Hostile page footers: numbers too wide for their columns.
+"""Hostile page footers: blank lines between footer lines, numbers too wide for their
+columns.
 
-Every case is the example page (raw/000_2db0a70f9af90d4e.txt) with one footer change, read
-as the pipeline reads a file (``kremlin.shards.parse_file``, whose catch-all turns a parser
-crash into a generic reject) and written to a shard (whose typed columns fail on a value
-that does not fit them).
+Every case is the example page (raw/000_2db0a70f9af90d4e.txt) with one change. Numbers are
+read as the pipeline reads a file (``kremlin.shards.parse_file``, whose catch-all turns a
+parser crash into a generic reject) and written to a shard (whose typed columns fail on a
+value that does not fit them).
 """
 
 from __future__ import annotations
@@ -13,10 +14,90 @@ from pathlib import Path
 
 import pytest
 
+from kremlin.parser.page import parse_page
 from kremlin.shards import ShardJob, parse_file, write_shard
+from schemas.page import ParsedPage
 from tests.conftest import SAMPLE_RAW
 
 REF = (SAMPLE_RAW / "000_2db0a70f9af90d4e.txt").read_text(encoding="utf-8")
+FOOTER = REF.index("\nGeography\n")  # the footer's tag blocks start the line after
+STATUS = REF.index("\nPublication status\n")
+
+
+def _parsed(text: str) -> ParsedPage:
+    page = parse_page(text)
+    assert isinstance(page, ParsedPage), page
+    return page
+
+
+def _spaced_footer(line_end: str) -> str:
+    """The page with every line end of its footer written as ``line_end``."""
+    return REF[:FOOTER] + REF[FOOTER:].replace("\n", line_end)
+
+
+# name -> page text whose record must be the example page's, style aside (a no-break space
+# makes the text "page" style).
+SPACED_FOOTERS: dict[str, str] = {
+    "double-spaced footer": _spaced_footer("\n\n"),
+    "two blank lines between footer lines": _spaced_footer("\n\n\n"),
+    "footer converted to Windows twice (\\r\\r\\n)": _spaced_footer("\r\r\n"),
+    "lines of spaces between footer lines": _spaced_footer("\n   \n"),
+    "lines of no-break spaces between footer lines": _spaced_footer("\n\u00a0\n"),
+    "a blank line above the footer only": REF.replace("\nGeography\n", "\n\nGeography\n"),
+}
+
+
+@pytest.mark.parametrize("name", SPACED_FOOTERS)
+def test_blank_lines_between_footer_lines_are_ignored(name):
+    want = _parsed(REF).model_dump(exclude={"text_style"})
+    assert _parsed(SPACED_FOOTERS[name]).model_dump(exclude={"text_style"}) == want
+
+
+# name -> page text whose footer, paragraphs and turns must be the example page's. The
+# slider caption under 'K of N' is read by the body code, which takes it for a single-photo
+# caption once a blank line separates the two: not compared here.
+SPACED_PAGES: dict[str, str] = {
+    "double-spaced page": REF.replace("\n", "\n\n"),
+    "page converted to Windows twice (\\r\\r\\n)": REF.replace("\n", "\r\r\n"),
+}
+
+
+@pytest.mark.parametrize("name", SPACED_PAGES)
+def test_a_double_spaced_page_has_the_footer_paragraphs_and_turns_of_the_page(name):
+    want, got = _parsed(REF), _parsed(SPACED_PAGES[name])
+    assert got.footer == want.footer
+    assert [p.text for p in got.paragraphs] == [p.text for p in want.paragraphs]
+    assert got.turns == want.turns
+
+
+# name -> (footer lines between the body and 'Publication status', expected tags and hidden).
+TAG_BLOCKS: dict[str, tuple[str, tuple[dict[str, list[str]], int]]] = {
+    "blank line between two tags": (
+        "Persons\nJaparov Sadyr\n\nPutin Vladimir",
+        ({"persons": ["Japarov Sadyr", "Putin Vladimir"]}, 0),
+    ),
+    "blank line before an 'N more' line": (
+        "Topics\nForeign policy\n\n3 more",
+        ({"topics": ["Foreign policy"]}, 3),
+    ),
+    "blank lines between blocks only": (
+        "Geography\nKyrgyzstan\n\nTopics\nForeign policy\n\n\nPersons\nJaparov Sadyr\n",
+        ({"geography": ["Kyrgyzstan"], "topics": ["Foreign policy"], "persons": ["Japarov Sadyr"]}, 0),
+    ),
+    "a heading with only blank lines under it is no block": (
+        "Topics\n\n\nPersons\nJaparov Sadyr",
+        ({"persons": ["Japarov Sadyr"]}, 0),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", TAG_BLOCKS)
+def test_tag_blocks_with_blank_lines(name):
+    block, (tags, hidden) = TAG_BLOCKS[name]
+    footer = _parsed(f"{REF[:FOOTER]}\n{block}{REF[STATUS:]}").footer
+    got = {"geography": footer.geography, "topics": footer.topics, "persons": footer.persons}
+    assert got == {"geography": [], "topics": [], "persons": [], **tags}
+    assert footer.hidden_tags == hidden
 
 
 def _with_link(page_id: str) -> str:

@@ -54,8 +54,16 @@ def _more(line: str) -> re.Match[str] | None:
     return MORE.match(line) if line[:1].isdecimal() else None
 
 
+def _previous(lines: list[str], k: int, floor: int) -> int:
+    """Index of the last non-blank line before line k, down to ``floor`` (``floor - 1``: none)."""
+    k -= 1
+    while k >= floor and not lines[k]:
+        k -= 1
+    return k
+
+
 def parse_footer(lines: list[str], body_start: int) -> FooterParts:
-    """Read the footer from the end of the cleaned, non-empty lines."""
+    """Read the footer from the end of a page's cleaned lines (``meta``; a blank line is "")."""
     end = len(lines)
     if end and lines[end - 1] == TEXT_VERSION:
         end -= 1
@@ -79,15 +87,18 @@ def parse_footer(lines: list[str], body_start: int) -> FooterParts:
         raise FooterError("no_date", "footer has no 'Publication date:' line")
 
     # Tag blocks come in a fixed order just before the status line; walk back over them.
+    # Blank lines are stepped over: a double-spaced text (or one whose line ends were
+    # converted twice, \r\r\n) has one between every two footer lines.
     stop = status
     for heading in reversed(TAG_HEADINGS):
-        j = stop - 1
+        last = j = _previous(lines, stop, body_start)
         while j >= body_start and lines[j] != heading and (_is_tag(lines[j]) or _more(lines[j])):
-            j -= 1
-        if j >= body_start and lines[j] == heading and j < stop - 1:
-            block = lines[j + 1 : stop]
+            j = _previous(lines, j, body_start)
+        if j >= body_start and lines[j] == heading and j < last:
             tags = []
-            for line in block:
+            for line in lines[j + 1 : stop]:
+                if not line:
+                    continue
                 if m := _more(line):
                     # Width first: int() of a long digit string raises or takes long.
                     n = m.group("n")
