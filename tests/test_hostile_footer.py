@@ -1,5 +1,5 @@
 """Hostile page footers: blank lines between footer lines, numbers too wide for their
-columns.
+columns, a footer repeated.
 
 Every case is the example page (raw/000_2db0a70f9af90d4e.txt) with one change. Numbers are
 read as the pipeline reads a file (``kremlin.shards.parse_file``, whose catch-all turns a
@@ -156,3 +156,39 @@ def test_a_shard_of_every_footer_number_case_is_written(tmp_path):
     summary = write_shard(job, tmp_path / "cache")
     assert summary.files == len(NUMBERS)
     assert summary.rejected == sum(1 for _, (want, _, _) in NUMBERS.values() if want)
+
+
+_BODY_LINE = "I really am delighted to see you in Russia. Welcome."
+
+# name -> (page text, expected reject reason or None when published).
+REPEATED_FOOTERS: dict[str, tuple[str, str | None]] = {
+    "status line twice": (
+        REF.replace("\nPublication status\n", "\nPublication status" * 2 + "\n"),
+        "invalid_record",
+    ),
+    "footer twice": (
+        REF[:FOOTER] + REF[FOOTER:].replace("\nText version", "") + REF[FOOTER:],
+        "invalid_record",
+    ),
+    "page twice": (REF + "\n" + REF, "invalid_record"),
+    "status line inside the body": (
+        REF.replace(_BODY_LINE, f"{_BODY_LINE}\nPublication status"),
+        "invalid_record",
+    ),
+    "a body line that only starts like one": (
+        REF.replace(_BODY_LINE, f"{_BODY_LINE}\nPublication status of the treaty"),
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", REPEATED_FOOTERS)
+def test_a_second_publication_status_line_rejects_the_page(name):
+    text, reason = REPEATED_FOOTERS[name]
+    page = parse_page(text)
+    if reason is None:
+        assert isinstance(page, ParsedPage), page
+        assert page.footer == _parsed(REF).footer
+    else:
+        assert not isinstance(page, ParsedPage), [p.text for p in page.paragraphs][-8:]
+        assert page.reason == reason and "two 'Publication status'" in page.message, page

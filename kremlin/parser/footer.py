@@ -74,6 +74,13 @@ def parse_footer(lines: list[str], body_start: int) -> FooterParts:
             break
     if status is None:
         raise FooterError("truncated", "no 'Publication status' footer: the page text is cut off")
+    # A page has one footer (so has every page of the corpus). A second status line above it
+    # is a footer or page pasted twice: read on, its lines would be published as paragraphs
+    # and its 'Published in sections:' line as a speech turn.
+    if STATUS in lines[body_start:status]:
+        raise FooterError(
+            "invalid_record", "two 'Publication status' footer lines: a footer or page repeated in the text"
+        )
     parts = FooterParts(start=status)
     for line in lines[status + 1 : end]:
         # Each pattern opens with a fixed word: test it before running the regex.
