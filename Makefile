@@ -34,11 +34,12 @@ train: $(STAMP)
 	$(BIN)/python tools/train_parser.py
 
 # make turns any failing command into its own exit status 2; the pipeline's status (1: the
-# quality gate blocked the release, 2: bad arguments or CURATED_DIR locked) is printed.
+# quality gate blocked the release, 2: bad arguments or CURATED_DIR locked, 3: an unexpected
+# error) is printed.
 pipeline: $(STAMP)
 	@$(BIN)/python -m flows.pipeline --raw-dir "$(RAW_DIR)" --curated-dir "$(CURATED_DIR)" \
 		--runner $(RUNNER) $(if $(DASK_ADDRESS),--dask-address $(DASK_ADDRESS)) --keep $(KEEP) \
-		--editions "$(EDITIONS)" || { rc=$$?; echo "pipeline exit status $$rc (1 = blocked by the quality gate, 2 = usage or lock)" >&2; exit $$rc; }
+		--editions "$(EDITIONS)" || { rc=$$?; echo "pipeline exit status $$rc (1 = blocked by the quality gate, 2 = usage or lock, 3 = unexpected error)" >&2; exit $$rc; }
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -22,18 +22,23 @@ import os
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flows.runners import TemporaryApi, launch_temporary_api
 
 if TYPE_CHECKING:
-    from flows.headstart import StageWorker
+    from flows.headstart import HeadStart, StageWorker
     from kremlin import runs
 
 # Names of the flow module served from here, so that ``from flows.pipeline import pipeline``
 # (the daily flow, tests) keeps working without the command importing Prefect up front.
 _FLOW_NAMES = frozenset({"pipeline", "ingest", "parse_batch", "normalise", "check", "publish"})
+# Exit status of a run that ended on an error the command has no status of its own for (a
+# bug, a full disk, a failed task): not 1, so that a scheduler can tell a crash from a
+# release the quality gate blocked.
+EXIT_ERROR = 3
 
 
 def __getattr__(name: str):
@@ -56,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "Exit status: 0 a version was published or nothing changed; 1 the quality gate blocked "
-            "publication (latest is unchanged); 2 bad arguments or CURATED_DIR locked by another run."
+            "publication (latest is unchanged); 2 bad arguments or CURATED_DIR locked by another run; "
+            f"{EXIT_ERROR} the run failed on an unexpected error (printed with its traceback)."
         ),
     )
     ap.add_argument("--raw-dir", default="raw", help="landing folder of raw page texts (default: raw)")
@@ -123,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     server = launch_temporary_api()
     try:
         return _command(argv, server)
+    except Exception as exc:  # SystemExit (bad arguments, SIGTERM) and Ctrl-C keep their own status
+        # By now every finally below has run: the head start is released, the stage worker closed.
+        traceback.print_exc()
+        print(f"error: the run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     finally:
         if server is not None and not server.adopted:
             server.discard()
@@ -177,8 +188,6 @@ def _prestart_stage_worker(runner: str) -> StageWorker | None:
 def _run_flow(
     args, editions: list[str], plan: runs.RunPlan, precheck_seconds: float, server, stages: StageWorker | None
 ) -> int:
-    from kremlin import runs
-
     # Local runner: the parse of the planned batches, the stage worker, and after them the
     # build and gate of the planned version begin now, before Prefect is even imported
     # (seconds), overlapping the server start instead of following it (flows.headstart).
@@ -187,7 +196,21 @@ def _run_flow(
         from flows.headstart import HeadStart
 
         head = HeadStart.begin(plan, args.workers, stages)
+    try:
+        return _take_over_and_run(args, editions, plan, precheck_seconds, server, head)
+    finally:
+        if head is not None:
+            # A no-op once the flow's end released it; else an error came before the flow
+            # took it over (a Prefect import or setting), and its parse pool would hold the
+            # process at exit until every batch was parsed.
+            head.close()
+
+
+def _take_over_and_run(
+    args, editions: list[str], plan: runs.RunPlan, precheck_seconds: float, server, head: HeadStart | None
+) -> int:
     from flows import pipeline_flow  # Prefect's client side: seconds of imports, while the server starts
+    from kremlin import runs
 
     if server is not None and server.superseded():
         server.discard()  # a Prefect profile names an API server: it is used instead

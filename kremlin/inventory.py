@@ -347,12 +347,23 @@ def _scan_entry(raw: bytes, path: str, root_real: str, cache: HashCache) -> Inpu
     return _read_entry(raw, path, real, target, cache)
 
 
-def scan_inputs(raw_dir: Path, *, hash_cache: Path | None = None) -> list[InputFile]:
-    """Every top-level entry of raw_dir (but the fetcher's own state folders), sorted by
-    raw name, hashed when it is a readable regular file.
+def _is_state_dir(prefix: bytes, name: bytes) -> bool:
+    """The entry is one of the fetcher's own state directories: named so, and a directory
+    itself (``lstat``), as the fetcher makes them. A file, a link or anything else of that
+    name is an entry like any other and gets its row."""
+    try:
+        return stat.S_ISDIR(os.lstat(prefix + name).st_mode)
+    except OSError:
+        return False  # vanished: the scan of the entry says so
 
-    Nothing else is skipped (not even hidden files): every entry must end up published,
-    duplicate or rejected. ``hash_cache`` (a file path) remembers hashes between scans.
+
+def scan_inputs(raw_dir: Path, *, hash_cache: Path | None = None) -> list[InputFile]:
+    """Every top-level entry of raw_dir (but the fetcher's own state directories), sorted
+    by raw name, hashed when it is a readable regular file.
+
+    Nothing else is skipped (not even hidden files, nor a file named like a state
+    directory): every entry must end up published, duplicate or rejected. ``hash_cache``
+    (a file path) remembers hashes between scans.
     """
     root = os.path.realpath(os.fspath(raw_dir))
     if not os.path.isdir(root):
@@ -360,8 +371,12 @@ def scan_inputs(raw_dir: Path, *, hash_cache: Path | None = None) -> list[InputF
     started = time.time_ns()
     cache = HashCache(hash_cache)
     state_dirs = {name.encode() for name in RAW_STATE_DIRS}
+    root_prefix = os.path.join(os.fsencode(root), b"")
     with os.scandir(os.fsencode(root)) as it:
-        names = sorted(e.name for e in it if e.name not in state_dirs)
+        # Only the two state names are looked at again (os.scandir's d_type is not trusted).
+        names = sorted(
+            e.name for e in it if e.name not in state_dirs or not _is_state_dir(root_prefix, e.name)
+        )
     prefix = os.path.join(root, "")
     # One lstat per entry (os.scandir's d_type is not trusted: the entry may change).
     out = [_scan_entry(raw, prefix + os.fsdecode(raw), root, cache) for raw in names]

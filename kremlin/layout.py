@@ -1,7 +1,9 @@
 """Names inside RAW_DIR that belong to the project itself, not to the landing folder's pages.
 
-The fetcher keeps its crawl state and the HTML it rendered from beside the page texts;
-the scanner leaves exactly these entries out of the accounting (one home for both).
+The fetcher keeps its crawl state and the HTML it rendered from beside the page texts, in
+two directories it makes; the scanner leaves exactly these directories out of the
+accounting (one home for both). An entry of either name that is not a directory (a file,
+a link) is scanned like any other.
 """
 
 from __future__ import annotations

@@ -101,6 +101,53 @@ def test_bad_arguments_exit_2_and_leave_no_server(tmp_path, argv, message):
     assert out.returncode == 2 and message in out.stderr, out.stderr
 
 
+class _CrashingFlow:
+    """Stands for the flow: takes its options, then fails as a task of a real run could."""
+
+    def with_options(self, **options: object) -> _CrashingFlow:
+        return self
+
+    def __call__(self, **parameters: object) -> None:
+        raise RuntimeError("boom in the flow")
+
+
+# where the run fails -> code that makes it fail there.
+CRASHES: dict[str, str] = {
+    "in the precheck": "def boom(*args, **kw):\n    raise RuntimeError('boom in the precheck')\np.precheck = boom\n",
+    "after the head start began, before the flow took it over": (
+        "sys.modules['flows.pipeline_flow'] = None  # its import fails (a broken Prefect install)\n"
+    ),
+    "in the flow": (
+        "from flows import pipeline_flow\n"
+        "from tests.test_flow_startup import _CrashingFlow\n"
+        "pipeline_flow.pipeline = _CrashingFlow()\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("where", CRASHES)
+def test_an_unexpected_error_exits_3_with_the_error_and_releases_the_head_start(raw, tmp_path, where):
+    setup = CRASHES[where]
+    curated = tmp_path / "cur"
+    code = _LEFT_RUNNING + (
+        "import sys\n"
+        "import flows.pipeline as p\n"
+        f"{setup}"
+        f"rc = p.main(['--raw-dir', {str(raw)!r}, '--curated-dir', {str(curated)!r}, '--no-progress'])\n"
+        "assert not left_running(), 'the server, stage worker or parse pool is still running'\n"
+        "sys.exit(rc)\n"
+    )
+    # No temporary server (an API named): the stand-in flow needs none, and one that came up
+    # takes longer than the command waits for it to stop (it is stopped, not waited for).
+    out = _python(code, PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_API_URL="http://127.0.0.1:9/api")
+    assert out.returncode == 3, out.stderr[-3000:]
+    assert "Traceback" in out.stderr and "error: the run failed:" in out.stderr.splitlines()[-1], out.stderr
+    staged = curated / ".staging"
+    assert not staged.is_dir() or not [p for p in staged.iterdir() if p.is_dir()], (
+        "the early build is dropped"
+    )
+
+
 def test_a_server_discarded_while_importing_dies_at_once(tmp_path, monkeypatch):
     from flows import runners
 

@@ -119,6 +119,16 @@ def test_directory_named_like_a_page(tmp_path):
     assert "directory" in row[4] and "not scanned" in row[4]
 
 
+def test_files_named_like_the_fetchers_state_directories_are_entries(tmp_path):
+    """Only the fetcher's own state directories are left out, not whatever takes their name."""
+    raw = _landing(tmp_path)
+    (raw / ".fetch").write_text(make_page(title="Meeting saved under a state name"), encoding="utf-8")
+    (raw / ".html").write_bytes(b"<!DOCTYPE html><html><body><p>Events</p></body></html>")
+    _run(raw, tmp_path / "cur")
+    _assert_outcome(tmp_path / "cur", raw, ".fetch", "published", None)
+    _assert_outcome(tmp_path / "cur", raw, ".html", "rejected", "not_a_page")
+
+
 def test_symlink_inside_raw_dir_is_read(tmp_path):
     raw = _landing(tmp_path)
     (raw / "link.txt").symlink_to("good_b.txt")

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,45 @@ def test_state_folders_are_left_out_and_hidden_files_are_not(tmp_path):
     seen = {f.source_file: f for f in scan_inputs(raw)}
     assert set(seen) == {"a.txt", ".hidden.txt", "sub"}
     assert seen["sub"].reject is not None and seen["sub"].reject.reason == "not_a_regular_file"
+
+
+def _make_file(path: Path) -> None:
+    path.write_text("Events\nnot the fetcher's state\n", encoding="utf-8")
+
+
+def _make_dir_link(path: Path) -> None:
+    (path.parent / "elsewhere").mkdir()
+    path.symlink_to("elsewhere")
+
+
+# how to make an entry named like a state directory -> the reject reason of its row (None:
+# read, the parse decides), or "left out" for the fetcher's own directory.
+STATE_NAMED: dict[str, tuple[Callable[[Path], object], str | None]] = {
+    "directory": (Path.mkdir, "left out"),
+    "regular file": (_make_file, None),
+    "empty file": (Path.touch, None),
+    "link to a directory": (_make_dir_link, "not_a_regular_file"),
+    "dangling link": (lambda path: path.symlink_to("nowhere"), "broken_link"),
+    "FIFO": (os.mkfifo, "not_a_regular_file"),
+}
+
+
+@pytest.mark.parametrize("state_name", sorted(RAW_STATE_DIRS))
+@pytest.mark.parametrize("kind", STATE_NAMED)
+def test_only_a_directory_named_like_the_fetchers_state_is_left_out(tmp_path, kind, state_name):
+    raw = tmp_path / "raw"
+    _old_files(raw, [b"a.txt"])
+    make, want = STATE_NAMED[kind]
+    make(raw / state_name)
+    seen = {f.source_file: f for f in scan_inputs(raw)}
+    if want == "left out":
+        assert set(seen) == {"a.txt"}
+        return
+    assert set(seen) - {"elsewhere"} == {"a.txt", state_name}, "the entry has its row"
+    entry = seen[state_name]
+    assert (entry.reject.reason if entry.reject else None) == want
+    if want is None:
+        assert entry.readable and entry.sha256 == hashlib.sha256((raw / state_name).read_bytes()).hexdigest()
 
 
 def test_many_files_are_hashed_in_chunks_in_scan_order(tmp_path):
