@@ -11,6 +11,7 @@ import codecs
 import re
 from dataclasses import dataclass
 
+from kremlin.textnorm import CONTROL_CHARS
 from schemas.page import Reject
 
 # A real page is well under 1 MB; anything this large is not a page and would only
@@ -30,9 +31,8 @@ _BINARY_MAGIC = (
 )
 
 
-# C0 control characters other than the white space \t \n \v \f \r.
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
-_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20)])
+_CONTROL = re.compile(f"[{re.escape(CONTROL_CHARS)}]")
+_CONTROL_BYTES = CONTROL_CHARS.encode("ascii")
 # Encodings in which a C0 control character is always the one byte of the same value (UTF-8
 # continuation bytes and the code pages' upper halves are >= 0x80 and decode to no C0
 # character), so the bytes can be counted instead of the text (a regex pass costs ~10x more).

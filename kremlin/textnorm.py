@@ -13,9 +13,16 @@ import unicodedata
 from typing import NamedTuple
 
 NBSP = "\u00a0"
+# C0 control characters other than the ASCII white space \t \n \v \f \r. No page text has
+# them (they are binary data, terminal escapes, bells): decode counts them to tell binary from
+# text, and cleaning deletes the few a text file may carry, from every form of a line.
+CONTROL_CHARS = "".join(map(chr, [*range(0x00, 0x09), *range(0x0E, 0x20)]))
+# Deleted from every form of a line, the published text included.
+_REMOVED = dict.fromkeys(map(ord, CONTROL_CHARS), None)
 # Invisible characters the site leaves in its text (word-joiners, BOM, soft hyphen).
 _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
-_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS), None)
+# The metadata forms drop the invisible characters and whatever every form drops.
+_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS), None) | _REMOVED
 # Python's str.split() and regex \s agree on what white space is (str.isspace).
 _SPACES = re.compile(r"\s+")
 
@@ -24,9 +31,9 @@ class CleanLine(NamedTuple):
     """One raw line, cleaned once.
 
     ``text``: the published text (NFC, every white-space run one plain space, stripped, BOM
-    removed; zero-width characters and soft hyphens kept, as the site publishes them inside
-    words and the oracle text of a paragraph keeps them). ``meta``: the same without the
-    invisible characters, for header and footer fields, labels, names and ids.
+    and control characters removed; zero-width characters and soft hyphens kept, as the site
+    publishes them inside words and the oracle text of a paragraph keeps them). ``meta``: the
+    same without the invisible characters, for header and footer fields, labels, names and ids.
     (A named tuple: immutable, and about twice as cheap to build as a frozen dataclass.)
     """
 
@@ -65,11 +72,21 @@ def clean_page(text: str) -> CleanPage:
         # turning it into " " first changes no line and lets most lines take the fast path.
         text = text.replace(NBSP, " ")
     raw = text.split("\n")
-    # Every white-space character but " " is unprintable: a printable line without a double
-    # space has single spaces only, and stripping them is all " ".join(r.split()) would do.
-    cleaned = [r.strip(" ") if "  " not in r and r.isprintable() else " ".join(r.split()) for r in raw]
+    # Every white-space character but " " is unprintable, and so is every removed character:
+    # a printable line without a double space has single spaces only, and stripping them is
+    # all _collapse would do.
+    cleaned = [r.strip(" ") if "  " not in r and r.isprintable() else _collapse(r) for r in raw]
     meta = [" ".join(t.translate(_INVISIBLE).split()) for t in cleaned] if invisible else cleaned
     return CleanPage(raw, cleaned, meta)
+
+
+def _collapse(line: str) -> str:
+    """A line without its removed characters, white space collapsed to single spaces."""
+    kept = line.translate(_REMOVED)
+    if len(kept) != len(line) and not kept.isascii():
+        # A removed character between a letter and its combining mark hid a composition.
+        kept = unicodedata.normalize("NFC", kept)
+    return " ".join(kept.split())
 
 
 def clean_lines(text: str) -> list[CleanLine]:
@@ -79,19 +96,19 @@ def clean_lines(text: str) -> list[CleanLine]:
 
 
 def clean_line(line: str, *, keep_invisible: bool = False) -> str:
-    """Published text of one line: NFC, NBSP and other spaces as one plain space, stripped.
+    """Published text of one line: NFC, NBSP and other spaces as one plain space, stripped,
+    control characters removed.
 
     Zero-width characters and soft hyphens are removed unless ``keep_invisible`` (body
     text, see docs/data-dictionary.md); typographic quotes and dashes are kept as published.
     """
-    line = unicodedata.normalize("NFC", line).replace("\ufeff", "")
-    if not keep_invisible:
-        line = line.translate(_INVISIBLE)
-    return " ".join(line.split())
+    line = line.replace("\ufeff", "").translate(_INVISIBLE if not keep_invisible else _REMOVED)
+    return " ".join(unicodedata.normalize("NFC", line).split())
 
 
 def strip_invisible(text: str) -> str:
-    """Remove zero-width characters and soft hyphens (metadata fields, names, ids)."""
+    """Remove zero-width characters, soft hyphens and control characters (metadata fields,
+    names, ids)."""
     return " ".join(text.translate(_INVISIBLE).split())
 
 

@@ -1,0 +1,115 @@
+"""Hostile characters inside a good page: what a fuzzer slips into the text of a real page never
+reaches the published rows, and never costs the page.
+
+Each case changes the reference page (raw/000_2db0a70f9af90d4e.txt) and states what the
+pipeline's parse of the file (``kremlin.shards.parse_file``: read, decode, parse, rows) gives:
+field values of the published rows, or the reject reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from kremlin.shards import parse_file
+from kremlin.textnorm import clean_lines
+from tests.conftest import SAMPLE_RAW
+
+REF = (SAMPLE_RAW / "000_2db0a70f9af90d4e.txt").read_text(encoding="utf-8")
+TITLE = "Meeting with President of Kyrgyzstan Sadyr Japarov"
+SPEAKER = "President of Russia Vladimir Putin"
+
+
+def _edit(old: str, new: str) -> bytes:
+    """The reference page, UTF-8, with its first ``old`` replaced by ``new``."""
+    assert old in REF, old
+    return REF.replace(old, new, 1).encode()
+
+
+# (case, file bytes, expected fields of the parse; "reject_reason" is None unless given)
+CASES: list[tuple[str, bytes, dict[str, object]]] = [
+    ("reference page", REF.encode(), {"encoding": "utf-8", "title": TITLE, "place": "Sochi"}),
+    (
+        "terminal escapes and a bell in the title",
+        _edit("Meeting with", "\x1b[2J\x1b[31mMeeting\x07 with"),
+        {"title": "[2J[31m" + TITLE},
+    ),
+    ("backspaces in the place line", _edit("\nSochi\n", "\nSo\x08\x08chi\n"), {"place": "Sochi"}),
+    (
+        "control character inside a word of a label",
+        _edit("Vladimir Putin:", "Vla\x01dimir Putin:"),
+        {"speaker": SPEAKER},
+    ),
+    ("escape in the date line", _edit("May 24, 2021", "May 24,\x1b 2021"), {"date_text": "May 24, 2021"}),
+    (
+        "unit separator in a paragraph",
+        _edit("Welcome.", "Wel\x1fcome."),
+        {"last_turn_paragraph": "I really am delighted to see you in Russia. Welcome."},
+    ),
+    # White space is handled as before: a tab, vertical tab or form feed is a space.
+    ("tab, vertical tab, form feed", _edit("Meeting with", "Meeting\t\x0b\x0cwith"), {"title": TITLE}),
+]
+
+
+def _parse(tmp_path: Path, data: bytes) -> dict[str, object]:
+    path = tmp_path / "page.txt"
+    path.write_bytes(data)
+    outcome, document, paragraphs, utterances = parse_file(hashlib.sha256(data).hexdigest(), str(path))
+    got: dict[str, object] = {"encoding": outcome["encoding"], "reject_reason": outcome["reject_reason"]}
+    if document is not None:
+        putin = [p["text"] for p in paragraphs if p["turn_index"] == 0]
+        got |= document
+        got |= {
+            "speaker": utterances[0]["speaker_label"],
+            "last_turn_paragraph": putin[-1],
+            "strings": _strings([document, *paragraphs, *utterances]),
+        }
+    return got
+
+
+def _strings(rows: list[dict]) -> list[str]:
+    """Every string value of the published rows (list columns included)."""
+    out: list[str] = []
+    for row in rows:
+        for value in row.values():
+            out += [x for x in (value if isinstance(value, list) else [value]) if isinstance(x, str)]
+    return out
+
+
+@pytest.mark.parametrize(("data", "expected"), [(d, e) for _, d, e in CASES], ids=[c[0] for c in CASES])
+def test_hostile_text_gives_the_expected_fields(
+    tmp_path: Path, data: bytes, expected: dict[str, object]
+) -> None:
+    got = _parse(tmp_path, data)
+    want = {"reject_reason": None, **expected}
+    assert {k: got.get(k) for k in want} == want
+
+
+# Control characters (Unicode category Cc) but the newlines that join paragraphs in a turn's text.
+def _unprintable(s: str) -> list[str]:
+    return [c for c in s if unicodedata.category(c) == "Cc" and c != "\n"]
+
+
+@pytest.mark.parametrize("data", [d for _, d, _ in CASES], ids=[c[0] for c in CASES])
+def test_no_published_string_carries_a_control_character(tmp_path: Path, data: bytes) -> None:
+    got = _parse(tmp_path, data)
+    assert got["reject_reason"] is None
+    assert [(s, _unprintable(s)) for s in got["strings"] if _unprintable(s)] == []
+
+
+# One line through the cleaning every stage reads: (raw line, published text, metadata form).
+LINES = [
+    ("bell and escape", "Meeting\x07 with\x1b", "Meeting with", "Meeting with"),
+    ("control character between a letter and its accent", "Cafe\x01\u0301", "Caf\u00e9", "Caf\u00e9"),
+    ("only control characters", "\x00\x1b", "", ""),
+    ("tab stays white space", "a\tb", "a b", "a b"),
+]
+
+
+@pytest.mark.parametrize(("raw", "text", "meta"), [r[1:] for r in LINES], ids=[r[0] for r in LINES])
+def test_cleaning_removes_what_no_field_may_carry(raw: str, text: str, meta: str) -> None:
+    line = clean_lines(raw)[0]
+    assert (line.text, line.meta) == (text, meta)
