@@ -17,10 +17,16 @@ NBSP = "\u00a0"
 # them (they are binary data, terminal escapes, bells): decode counts them to tell binary from
 # text, and cleaning deletes the few a text file may carry, from every form of a line.
 CONTROL_CHARS = "".join(map(chr, [*range(0x00, 0x09), *range(0x0E, 0x20)]))
+# Bidirectional embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): each
+# reorders the text after it on screen, so a title or a paragraph could display as something
+# it does not say.
+_BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 # Deleted from every form of a line, the published text included.
-_REMOVED = dict.fromkeys(map(ord, CONTROL_CHARS), None)
-# Invisible characters the site leaves in its text (word-joiners, BOM, soft hyphen).
-_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_REMOVED = dict.fromkeys(map(ord, CONTROL_CHARS + _BIDI_CONTROLS), None)
+# Invisible characters the site leaves in its text (word-joiners, BOM, soft hyphen), and the
+# direction marks (LRM, RLM, ALM), which only set the direction of the characters beside them
+# (they reorder nothing else): body text keeps them as published, metadata drops them.
+_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u061c"
 # The metadata forms drop the invisible characters and whatever every form drops.
 _INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS), None) | _REMOVED
 # Python's str.split() and regex \s agree on what white space is (str.isspace).
@@ -30,10 +36,11 @@ _SPACES = re.compile(r"\s+")
 class CleanLine(NamedTuple):
     """One raw line, cleaned once.
 
-    ``text``: the published text (NFC, every white-space run one plain space, stripped, BOM
-    and control characters removed; zero-width characters and soft hyphens kept, as the site
-    publishes them inside words and the oracle text of a paragraph keeps them). ``meta``: the
-    same without the invisible characters, for header and footer fields, labels, names and ids.
+    ``text``: the published text (NFC, every white-space run one plain space, stripped; BOM,
+    control characters and bidi embeddings, overrides and isolates removed; zero-width
+    characters, soft hyphens and direction marks kept, as the site publishes them inside words
+    and the oracle text of a paragraph keeps them). ``meta``: the same without the invisible
+    characters, for header and footer fields, labels, names and ids.
     (A named tuple: immutable, and about twice as cheap to build as a frozen dataclass.)
     """
 
@@ -97,18 +104,19 @@ def clean_lines(text: str) -> list[CleanLine]:
 
 def clean_line(line: str, *, keep_invisible: bool = False) -> str:
     """Published text of one line: NFC, NBSP and other spaces as one plain space, stripped,
-    control characters removed.
+    control characters and bidi embeddings, overrides and isolates removed.
 
-    Zero-width characters and soft hyphens are removed unless ``keep_invisible`` (body
-    text, see docs/data-dictionary.md); typographic quotes and dashes are kept as published.
+    Zero-width characters, soft hyphens and direction marks are removed unless
+    ``keep_invisible`` (body text, see docs/data-dictionary.md); typographic quotes and dashes
+    are kept as published.
     """
     line = line.replace("\ufeff", "").translate(_INVISIBLE if not keep_invisible else _REMOVED)
     return " ".join(unicodedata.normalize("NFC", line).split())
 
 
 def strip_invisible(text: str) -> str:
-    """Remove zero-width characters, soft hyphens and control characters (metadata fields,
-    names, ids)."""
+    """Remove the invisible characters (zero-width characters, soft hyphens, direction marks)
+    and whatever cleaning removes from every form (metadata fields, names, ids)."""
     return " ".join(text.translate(_INVISIBLE).split())
 
 

@@ -49,6 +49,29 @@ CASES: list[tuple[str, bytes, dict[str, object]]] = [
         _edit("Welcome.", "Wel\x1fcome."),
         {"last_turn_paragraph": "I really am delighted to see you in Russia. Welcome."},
     ),
+    # Direction marks are invisible: metadata drops them, body text keeps them as published.
+    ("LRM before the category", "\u200e".encode() + REF.encode(), {"category": "Events", "title": TITLE}),
+    ("LRM inside the date line", _edit("May 24, 2021", "May\u200e 24, 2021"), {"date_text": "May 24, 2021"}),
+    ("RLM after the place", _edit("\nSochi\n", "\nSochi\u200f\n"), {"place": "Sochi"}),
+    ("ALM in a speaker label", _edit("Vladimir Putin:", "Vladimir\u061c Putin:"), {"speaker": SPEAKER}),
+    (
+        "LRM in a paragraph is kept",
+        _edit("Welcome.", "\u200eWelcome."),
+        {"last_turn_paragraph": "I really am delighted to see you in Russia. \u200eWelcome."},
+    ),
+    # Embeddings, overrides and isolates reorder what follows: no field keeps them.
+    ("RLO in the title", _edit("Meeting with", "Meeting \u202ewith"), {"title": TITLE}),
+    ("LRE and PDF around the title", _edit(TITLE, f"\u202a{TITLE}\u202c"), {"title": TITLE}),
+    (
+        "LRO in a footer tag",
+        _edit("\nKyrgyzstan\nTopics", "\n\u202dKyrgyzstan\nTopics"),
+        {"geography": ["Kyrgyzstan"]},
+    ),
+    (
+        "RLI and PDI in a paragraph",
+        _edit("Welcome.", "\u2067Wel\u2069come.\u2068\u2066"),
+        {"last_turn_paragraph": "I really am delighted to see you in Russia. Welcome."},
+    ),
     # White space is handled as before: a tab, vertical tab or form feed is a space.
     ("tab, vertical tab, form feed", _edit("Meeting with", "Meeting\t\x0b\x0cwith"), {"title": TITLE}),
 ]
@@ -93,11 +116,20 @@ def _unprintable(s: str) -> list[str]:
     return [c for c in s if unicodedata.category(c) == "Cc" and c != "\n"]
 
 
+# Characters whose bidi class makes them reorder the text after them (Unicode's own table).
+_REORDERING = {"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
+
+
+def _reordering(s: str) -> list[str]:
+    return [c for c in s if unicodedata.bidirectional(c) in _REORDERING]
+
+
 @pytest.mark.parametrize("data", [d for _, d, _ in CASES], ids=[c[0] for c in CASES])
-def test_no_published_string_carries_a_control_character(tmp_path: Path, data: bytes) -> None:
+def test_no_published_string_carries_a_control_or_reordering_character(tmp_path: Path, data: bytes) -> None:
     got = _parse(tmp_path, data)
     assert got["reject_reason"] is None
     assert [(s, _unprintable(s)) for s in got["strings"] if _unprintable(s)] == []
+    assert [(s, _reordering(s)) for s in got["strings"] if _reordering(s)] == []
 
 
 # One line through the cleaning every stage reads: (raw line, published text, metadata form).
@@ -106,6 +138,9 @@ LINES = [
     ("control character between a letter and its accent", "Cafe\x01\u0301", "Caf\u00e9", "Caf\u00e9"),
     ("only control characters", "\x00\x1b", "", ""),
     ("tab stays white space", "a\tb", "a b", "a b"),
+    ("direction mark: invisible", "\u200eEvents\u200f", "\u200eEvents\u200f", "Events"),
+    ("override: removed", "\u202eEvents\u202c", "Events", "Events"),
+    ("isolate between a letter and its accent", "Cafe\u2066\u0301", "Caf\u00e9", "Caf\u00e9"),
 ]
 
 
