@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from kremlin.names import clean_label
 from kremlin.shards import parse_file
 from kremlin.textnorm import clean_lines
 from tests.conftest import SAMPLE_RAW
@@ -148,3 +149,19 @@ LINES = [
 def test_cleaning_removes_what_no_field_may_carry(raw: str, text: str, meta: str) -> None:
     line = clean_lines(raw)[0]
     assert (line.text, line.meta) == (text, meta)
+
+
+# A speaker label as kremlin.names reads it drops what the metadata form drops.
+LABELS = [
+    ("no-break space", "Vladimir\u00a0Putin:", "Vladimir Putin"),
+    ("zero-width space and soft hyphen", "Vladi\u00admir\u200b Putin:", "Vladimir Putin"),
+    ("zero-width non-joiner and word joiner", "Vladi\u200cmir\u2060 Putin:", "Vladimir Putin"),
+    ("direction marks", "\u200eVladimir Putin\u200f:", "Vladimir Putin"),
+    ("override", "\u202eVladimir Putin:", "Vladimir Putin"),
+    ("bell", "Vladimir\x07 Putin:", "Vladimir Putin"),
+]
+
+
+@pytest.mark.parametrize(("label", "clean"), [r[1:] for r in LABELS], ids=[r[0] for r in LABELS])
+def test_clean_label_drops_the_invisible_characters_of_metadata(label: str, clean: str) -> None:
+    assert clean_label(label) == clean == clean_lines(label)[0].meta.rstrip(":")
