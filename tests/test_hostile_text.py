@@ -8,19 +8,24 @@ field values of the published rows, or the reject reason.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import unicodedata
 from pathlib import Path
 
 import pytest
 
+from kremlin.decode import Decoded, decode_page
 from kremlin.names import clean_label
 from kremlin.shards import parse_file
 from kremlin.textnorm import clean_lines
+from schemas.page import Reject
 from tests.conftest import SAMPLE_RAW
 
 REF = (SAMPLE_RAW / "000_2db0a70f9af90d4e.txt").read_text(encoding="utf-8")
 TITLE = "Meeting with President of Kyrgyzstan Sadyr Japarov"
+RU_TITLE = "Встреча с Президентом Киргизии Садыром Жапаровым"
+FR_TITLE = "Rencontre à Sotchi avec le Président du Kirghizstan, Sadyr Japarov"
 SPEAKER = "President of Russia Vladimir Putin"
 
 
@@ -30,7 +35,14 @@ def _edit(old: str, new: str) -> bytes:
     return REF.replace(old, new, 1).encode()
 
 
-# (case, file bytes, expected fields of the parse; "reject_reason" is None unless given)
+def _edit_bytes(old: str, new: bytes) -> bytes:
+    """The reference page, UTF-8, with the bytes of its first ``old`` replaced by ``new``."""
+    assert old in REF, old
+    return REF.encode().replace(old.encode(), new, 1)
+
+
+# (case, file bytes, expected fields of the parse; "reject_reason" is None unless given,
+# "in_text" is a piece of some published string)
 CASES: list[tuple[str, bytes, dict[str, object]]] = [
     ("reference page", REF.encode(), {"encoding": "utf-8", "title": TITLE, "place": "Sochi"}),
     (
@@ -73,6 +85,50 @@ CASES: list[tuple[str, bytes, dict[str, object]]] = [
         _edit("Welcome.", "\u2067Wel\u2069come.\u2068\u2066"),
         {"last_turn_paragraph": "I really am delighted to see you in Russia. Welcome."},
     ),
+    # A few bad bytes in a UTF-8 file: U+FFFD for each, every other character as written.
+    (
+        "one bad byte",
+        _edit_bytes("\nSochi\n", b"\nSoch\xff\n"),
+        {"encoding": "utf-8 (1 invalid byte replaced by U+FFFD)", "place": "Soch\ufffd", "title": TITLE},
+    ),
+    (
+        "CESU-8 surrogate",
+        _edit_bytes("Kyrgyzstan’s", "Kyrgyzstan’s".encode() + b"\xed\xa0\x80"),
+        {
+            "encoding": "utf-8 (3 invalid bytes replaced by U+FFFD)",
+            "in_text": "Kyrgyzstan’s\ufffd\ufffd\ufffd",
+        },
+    ),
+    (
+        "overlong NUL",
+        _edit_bytes("Welcome.", b"Welcome.\xc0\x80"),
+        {
+            "encoding": "utf-8 (2 invalid bytes replaced by U+FFFD)",
+            "last_turn_paragraph": "I really am delighted to see you in Russia. Welcome.\ufffd\ufffd",
+        },
+    ),
+    (
+        "byte order mark and a bad byte",
+        codecs.BOM_UTF8 + _edit_bytes("\nSochi\n", b"\nSoch\x81\n"),
+        {"encoding": "utf-8-sig (1 invalid byte replaced by U+FFFD)", "place": "Soch\ufffd"},
+    ),
+    # Legacy single-byte exports: the code page in which the words are of one script.
+    (
+        "cp1251 Russian title",
+        _edit(TITLE, RU_TITLE).decode().encode("cp1251"),
+        {"encoding": "cp1251", "title": RU_TITLE},
+    ),
+    (
+        "cp1252 accented title",
+        _edit(TITLE, FR_TITLE).decode().encode("cp1252"),
+        {"encoding": "cp1252", "title": FR_TITLE},
+    ),
+    ("UTF-32 with a byte order mark", REF.encode("utf-32"), {"encoding": "utf-32", "title": TITLE}),
+    (
+        "big-endian UTF-32",
+        codecs.BOM_UTF32_BE + REF.encode("utf-32-be"),
+        {"encoding": "utf-32", "title": TITLE},
+    ),
     # White space is handled as before: a tab, vertical tab or form feed is a space.
     ("tab, vertical tab, form feed", _edit("Meeting with", "Meeting\t\x0b\x0cwith"), {"title": TITLE}),
 ]
@@ -109,6 +165,9 @@ def test_hostile_text_gives_the_expected_fields(
 ) -> None:
     got = _parse(tmp_path, data)
     want = {"reject_reason": None, **expected}
+    if "in_text" in want:  # a piece of some published string
+        piece = want.pop("in_text")
+        assert any(piece in s for s in got["strings"]), piece
     assert {k: got.get(k) for k in want} == want
 
 
@@ -165,3 +224,67 @@ LABELS = [
 @pytest.mark.parametrize(("label", "clean"), [r[1:] for r in LABELS], ids=[r[0] for r in LABELS])
 def test_clean_label_drops_the_invisible_characters_of_metadata(label: str, clean: str) -> None:
     assert clean_label(label) == clean == clean_lines(label)[0].meta.rstrip(":")
+
+
+# decode_page alone: (case, bytes, the Decoded it gives, or the reject reason and a piece of
+# its message).
+DECODES: list[tuple[str, bytes, Decoded | tuple[str, str]]] = [
+    ("valid UTF-8", "Kyrgyzstan’s".encode(), Decoded("Kyrgyzstan’s", "utf-8")),
+    (
+        "UTF-8 with a bad byte",
+        "Kyrgyzstan’s Soch".encode() + b"\xff",
+        Decoded("Kyrgyzstan’s Soch\ufffd", "utf-8 (1 invalid byte replaced by U+FFFD)"),
+    ),
+    (
+        "cut multi-byte character",
+        "“Sochi” and Sochi".encode()[:-6] + b"\xe2\x80 Sochi",
+        Decoded("“Sochi” and\ufffd\ufffd Sochi", "utf-8 (2 invalid bytes replaced by U+FFFD)"),
+    ),
+    # A legacy file: no valid multi-byte sequence, or fewer valid bytes than invalid ones.
+    ("ASCII and one high byte", b"Meeting in Soch\xff", Decoded("Meeting in Soch\u00ff", "cp1252")),
+    (
+        "cp1252 with an accidental UTF-8 pair",
+        b"\xc3\xa9 caf\xe9 na\xefve \x93quoted\x94",
+        Decoded("\u00c3\u00a9 café naïve “quoted”", "cp1252"),
+    ),
+    ("cp1252 accents", "Café société".encode("cp1252"), Decoded("Café société", "cp1252")),
+    (
+        "cp1251 Russian",
+        "Встреча с губернатором".encode("cp1251"),
+        Decoded("Встреча с губернатором", "cp1251"),
+    ),
+    (
+        "cp1251 English with Russian words",
+        "The Governor (Встреча в Твери) reported.".encode("cp1251"),
+        Decoded("The Governor (Встреча в Твери) reported.", "cp1251"),
+    ),
+    # Punctuation only: both code pages agree, cp1252 is the one named.
+    (
+        "cp1251 quotes",
+        "Russia’s “position” – firm.".encode("cp1251"),
+        Decoded("Russia’s “position” – firm.", "cp1252"),
+    ),
+    ("UTF-32 little-endian", "Events ’".encode("utf-32"), Decoded("Events ’", "utf-32")),
+    (
+        "UTF-32 big-endian",
+        codecs.BOM_UTF32_BE + "Events ’".encode("utf-32-be"),
+        Decoded("Events ’", "utf-32"),
+    ),
+    ("UTF-16 still UTF-16", "Events ’".encode("utf-16"), Decoded("Events ’", "utf-16")),
+    (
+        "UTF-32 without a mark",
+        "Events".encode("utf-32-le"),
+        ("not_text", "UTF-16/UTF-32 without a byte order mark"),
+    ),
+    ("words of no script", b"\xe9t \xc2\xf1 " * 20, ("not_text", "neither cp1252 nor cp1251 reads it")),
+    ("bytes no code page defines", b"Caf\x81 \x98", ("not_text", "cp1252 and cp1251 both leave undefined")),
+]
+
+
+@pytest.mark.parametrize(("data", "expected"), [r[1:] for r in DECODES], ids=[r[0] for r in DECODES])
+def test_decode_page(data: bytes, expected: Decoded | tuple[str, str]) -> None:
+    got = decode_page(data)
+    if isinstance(expected, Decoded):
+        assert got == expected
+    else:
+        assert isinstance(got, Reject) and got.reason == expected[0] and expected[1] in got.message, got
