@@ -3,14 +3,23 @@
 Landing folders receive whatever a crawler or a person drops there: empty files,
 images, UTF-16 exports, legacy code pages. Decoding never raises; it either returns
 text (and the encoding it used) or a ``Reject``.
+
+A byte order mark names the encoding (UTF-8, UTF-16, UTF-32). Without one, a file is UTF-8
+when most of its non-ASCII bytes form valid UTF-8 sequences: a few bad bytes (a damaged or
+cut character, CESU-8 surrogates, an overlong form) each become U+FFFD rather than turn the
+whole file into a legacy code page. Any other file is a legacy single-byte export, read in
+the code page in which its letters make words of one script (``_single_byte``).
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
+from kremlin.textnorm import CONTROL_CHARS
 from schemas.page import Reject
 
 # A real page is well under 1 MB; anything this large is not a page and would only
@@ -30,9 +39,25 @@ _BINARY_MAGIC = (
 )
 
 
-# C0 control characters other than the white space \t \n \v \f \r.
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
-_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20)])
+# UTF-32 first: its little-endian mark begins with UTF-16's (a UTF-16 text starting with
+# U+0000 is no page).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_HIGH_BYTES = bytes(range(0x80, 0x100))  # the non-ASCII bytes
+# What errors="surrogateescape" decodes an invalid byte to.
+_ESCAPED = re.compile("[\udc80-\udcff]")
+# The single-byte code pages legacy exports of a page come in: cp1252 (Western: an English
+# page's own) first, so that it wins a tie; cp1251 (Cyrillic: Russian Windows).
+_CODE_PAGES = ("cp1252", "cp1251")
+_WORD = re.compile(r"[^\W\d_]+")  # a run of letters
+
+_CONTROL = re.compile(f"[{re.escape(CONTROL_CHARS)}]")
+_CONTROL_BYTES = CONTROL_CHARS.encode("ascii")
 # Encodings in which a C0 control character is always the one byte of the same value (UTF-8
 # continuation bytes and the code pages' upper halves are >= 0x80 and decode to no C0
 # character), so the bytes can be counted instead of the text (a regex pass costs ~10x more).
@@ -42,6 +67,8 @@ _ASCII_COMPATIBLE = frozenset({"utf-8", "utf-8-sig", "cp1252", "cp1251"})
 @dataclass(frozen=True)
 class Decoded:
     text: str
+    # The codec's name; for a damaged UTF-8 file also how many bytes became U+FFFD, as in
+    # "utf-8 (2 invalid bytes replaced by U+FFFD)".
     encoding: str
 
 
@@ -56,32 +83,113 @@ def decode_page(data: bytes) -> Decoded | Reject:
         return Reject(reason="empty", stage="decode", message="file is empty or white space only")
     if data.startswith(_BINARY_MAGIC):
         return Reject(reason="not_text", stage="decode", message="binary file (known file signature)")
-    for bom, enc in (
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
+    for bom, enc in _BOMS:
         if data.startswith(bom):
-            try:
-                return _checked(data.decode(enc), enc, data)
-            except UnicodeDecodeError as exc:
-                return Reject(reason="not_text", stage="decode", message=f"invalid {enc}: {exc}")
+            return _marked(data, bom, enc)
     if b"\x00" in data:
         return Reject(
-            reason="not_text", stage="decode", message="NUL bytes in file (binary or UTF-16 without BOM)"
+            reason="not_text",
+            stage="decode",
+            message="NUL bytes in file (binary, or UTF-16/UTF-32 without a byte order mark)",
         )
+    text, bad = _as_utf8(data)
+    if bad and not _mostly_utf8(data, bad):
+        return _single_byte(data)
+    return _checked(text, "utf-8", data, _described("utf-8", bad))
+
+
+def _marked(data: bytes, bom: bytes, encoding: str) -> Decoded | Reject:
+    """A file whose byte order mark names its encoding."""
+    if encoding == "utf-8-sig":
+        # The mark proves UTF-8: a damaged file is read as UTF-8 whatever its share of bad bytes.
+        text, bad = _as_utf8(data[len(bom) :])
+        return _checked(text, "utf-8", data, _described(encoding, bad))
     try:
-        return _checked(data.decode("utf-8"), "utf-8", data)
+        return _checked(data.decode(encoding), encoding, data)
+    except UnicodeDecodeError as exc:
+        return Reject(reason="not_text", stage="decode", message=f"invalid {encoding}: {exc}")
+
+
+def _as_utf8(data: bytes) -> tuple[str, int]:
+    """The bytes read as UTF-8, and how many of them were invalid (each now U+FFFD)."""
+    try:
+        return data.decode("utf-8"), 0
     except UnicodeDecodeError:
         pass
-    # Legacy single-byte exports of an English page: cp1252 covers typographic quotes;
-    # cp1251 (Russian Windows) is the other code page such files come in.
-    for enc in ("cp1252", "cp1251"):
+    # surrogateescape decodes each invalid byte (always >= 0x80) to one of U+DC80-U+DCFF,
+    # which no valid sequence decodes to: they count the bad bytes and mark where they were.
+    return _ESCAPED.subn("\ufffd", data.decode("utf-8", "surrogateescape"))
+
+
+def _mostly_utf8(data: bytes, bad: int) -> bool:
+    """Most non-ASCII bytes form valid UTF-8 sequences: a damaged UTF-8 file, where a legacy
+    export has hardly any valid sequence (it needs a lead byte followed by exactly the right
+    number of continuation bytes)."""
+    high = len(data) - len(data.translate(None, _HIGH_BYTES))
+    return high - bad > bad
+
+
+def _described(encoding: str, bad: int) -> str:
+    return f"{encoding} ({bad} invalid byte{'s' if bad > 1 else ''} replaced by U+FFFD)" if bad else encoding
+
+
+def _single_byte(data: bytes) -> Decoded | Reject:
+    """A legacy single-byte export, in the code page whose reading misreads fewest words.
+
+    Almost any bytes decode in either code page, so decoding without an error proves
+    nothing. Their upper halves differ: cp1252 has Latin letters there, cp1251 Cyrillic
+    ones. Read in the wrong one, a Russian word becomes a run of accented Latin letters
+    (``Встреча`` → ``Âñòðå÷à``) and a Latin word with an accent takes a Cyrillic letter
+    (``Café`` → ``Cafй``); in the right one, each word is of one script, and a Latin word
+    has basic letters too (``_misread``).
+    """
+    readings: dict[str, str] = {}
+    for codec in _CODE_PAGES:
         try:
-            return _checked(data.decode(enc), enc, data)
+            readings[codec] = data.decode(codec)
         except UnicodeDecodeError:
-            continue
-    return Reject(reason="not_text", stage="decode", message="not valid UTF-8, UTF-16, cp1252 or cp1251")
+            continue  # a byte this code page leaves undefined
+    if not readings:
+        return Reject(
+            reason="not_text",
+            stage="decode",
+            message="not UTF-8, and has bytes that cp1252 and cp1251 both leave undefined",
+        )
+    counts = {codec: _misread_words(text) for codec, text in readings.items()}
+    codec = min(readings, key=lambda c: counts[c][0])  # the first code page on a tie
+    misread, words = counts[codec]
+    if misread and 2 * misread >= words:
+        return Reject(
+            reason="not_text",
+            stage="decode",
+            message=(
+                f"not UTF-8, and neither cp1252 nor cp1251 reads it as words of one script "
+                f"({misread} of {words} words with non-ASCII letters misread)"
+            ),
+        )
+    return _checked(readings[codec], codec, data)
+
+
+def _misread_words(text: str) -> tuple[int, int]:
+    """(misread words, words with a non-ASCII letter) of a text."""
+    words = [w for w in _WORD.findall(text) if not w.isascii()]
+    return sum(map(_misread, words)), len(words)
+
+
+def _misread(word: str) -> bool:
+    """A word no script writes: letters of two scripts, or Latin letters that are all
+    accented (one letter alone, like French ``à``, is a word)."""
+    scripts = {_script(c) for c in word} - {None}
+    if len(scripts) > 1:
+        return True
+    return scripts == {"LATIN"} and len(word) > 1 and not any(c.isascii() for c in word)
+
+
+@cache  # the letters of two code pages: a few hundred
+def _script(char: str) -> str | None:
+    """LATIN or CYRILLIC (the first word of the letter's Unicode name), else None."""
+    script = unicodedata.name(char, "").partition(" ")[0]
+    return script if script in ("LATIN", "CYRILLIC") else None
 
 
 def _control_count(text: str, encoding: str, data: bytes) -> int:
@@ -90,12 +198,14 @@ def _control_count(text: str, encoding: str, data: bytes) -> int:
     return len(_CONTROL.findall(text))
 
 
-def _checked(text: str, encoding: str, data: bytes) -> Decoded | Reject:
+def _checked(text: str, codec: str, data: bytes, described: str | None = None) -> Decoded | Reject:
+    """``data`` decoded to ``text`` by ``codec``, unless it is white space or binary data;
+    ``described`` (the ``encoding`` given) says how, when the codec's name alone does not."""
     if not text or text.isspace():
         return Reject(reason="empty", stage="decode", message="file is white space only")
-    controls = _control_count(text, encoding, data)
+    controls = _control_count(text, codec, data)
     if "\x00" in text or controls > max(8, len(text) // 100):
         return Reject(
             reason="not_text", stage="decode", message=f"{controls} control characters: binary data"
         )
-    return Decoded(text=text, encoding=encoding)
+    return Decoded(text=text, encoding=described or codec)

@@ -35,11 +35,15 @@ Text from en.kremlin.ru is CC BY 4.0.
 is the wall-clock time as printed.
 
 **Text.** Strings are NFC with NBSP turned into plain spaces and runs of white space
-collapsed. Typographic quotes and dashes are kept as published. Zero-width characters
-(U+200B…) and soft hyphens (U+00AD) are removed from every field except body text
-(`paragraphs.text`, `utterances.text`), where they are kept exactly as the site
-publishes them so that the text matches the page character for character
-(removing them would change the text of 36 pages against the site's own markup).
+collapsed. Control characters other than white space (U+0000–U+0008, U+000E–U+001F:
+terminal escapes, bells) and bidirectional embeddings, overrides and isolates
+(U+202A–U+202E, U+2066–U+2069: they make the text after them display in another order)
+are removed from every field. Typographic quotes and dashes are kept as published.
+Zero-width characters (U+200B…), soft hyphens (U+00AD) and direction marks (U+200E,
+U+200F, U+061C) are removed from every field except body text (`paragraphs.text`,
+`utterances.text`), where they are kept exactly as the site publishes them so that the
+text matches the page character for character (removing them would change the text of
+36 pages against the site's own markup).
 Full-text search treats them as word breaks.
 
 **People.** `persons.person_id` is a slug of the canonical name (`vladimir-putin`), with

@@ -30,6 +30,7 @@ from functools import lru_cache
 from typing import Literal
 
 from kremlin import lexicon
+from kremlin.textnorm import strip_invisible
 
 # ----------------------------------------------------------------------------- vocabularies
 
@@ -138,8 +139,7 @@ _TITLE_BEFORE_NAME = lexicon.TITLES_BEFORE_NAME
 
 def clean_label(label: str) -> str:
     """Label text with invisible characters, glued words and trailing colons repaired."""
-    s = label.replace("\u00a0", " ").replace("\u200b", "").replace("\u00ad", "").replace("\ufeff", "")
-    s = re.sub(r"\s+", " ", s).strip().rstrip(":").strip()
+    s = strip_invisible(label).rstrip(":").strip()
     # Markup sometimes drops the space between bold runs: "VladimirPutin", "Conde(retranslated)".
     s = re.sub(r"(?<=\w)\(", " (", s)
     s = re.sub(r"\b([A-Z][a-z]{3,})of(?= [A-Z])", r"\1 of", s)

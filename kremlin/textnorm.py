@@ -13,9 +13,22 @@ import unicodedata
 from typing import NamedTuple
 
 NBSP = "\u00a0"
-# Invisible characters the site leaves in its text (word-joiners, BOM, soft hyphen).
-_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
-_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS), None)
+# C0 control characters other than the ASCII white space \t \n \v \f \r. No page text has
+# them (they are binary data, terminal escapes, bells): decode counts them to tell binary from
+# text, and cleaning deletes the few a text file may carry, from every form of a line.
+CONTROL_CHARS = "".join(map(chr, [*range(0x00, 0x09), *range(0x0E, 0x20)]))
+# Bidirectional embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): each
+# reorders the text after it on screen, so a title or a paragraph could display as something
+# it does not say.
+_BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+# Deleted from every form of a line, the published text included.
+_REMOVED = dict.fromkeys(map(ord, CONTROL_CHARS + _BIDI_CONTROLS), None)
+# Invisible characters the site leaves in its text (word-joiners, BOM, soft hyphen), and the
+# direction marks (LRM, RLM, ALM), which only set the direction of the characters beside them
+# (they reorder nothing else): body text keeps them as published, metadata drops them.
+_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u061c"
+# The metadata forms drop the invisible characters and whatever every form drops.
+_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS), None) | _REMOVED
 # Python's str.split() and regex \s agree on what white space is (str.isspace).
 _SPACES = re.compile(r"\s+")
 
@@ -23,10 +36,11 @@ _SPACES = re.compile(r"\s+")
 class CleanLine(NamedTuple):
     """One raw line, cleaned once.
 
-    ``text``: the published text (NFC, every white-space run one plain space, stripped, BOM
-    removed; zero-width characters and soft hyphens kept, as the site publishes them inside
-    words and the oracle text of a paragraph keeps them). ``meta``: the same without the
-    invisible characters, for header and footer fields, labels, names and ids.
+    ``text``: the published text (NFC, every white-space run one plain space, stripped; BOM,
+    control characters and bidi embeddings, overrides and isolates removed; zero-width
+    characters, soft hyphens and direction marks kept, as the site publishes them inside words
+    and the oracle text of a paragraph keeps them). ``meta``: the same without the invisible
+    characters, for header and footer fields, labels, names and ids.
     (A named tuple: immutable, and about twice as cheap to build as a frozen dataclass.)
     """
 
@@ -65,11 +79,21 @@ def clean_page(text: str) -> CleanPage:
         # turning it into " " first changes no line and lets most lines take the fast path.
         text = text.replace(NBSP, " ")
     raw = text.split("\n")
-    # Every white-space character but " " is unprintable: a printable line without a double
-    # space has single spaces only, and stripping them is all " ".join(r.split()) would do.
-    cleaned = [r.strip(" ") if "  " not in r and r.isprintable() else " ".join(r.split()) for r in raw]
+    # Every white-space character but " " is unprintable, and so is every removed character:
+    # a printable line without a double space has single spaces only, and stripping them is
+    # all _collapse would do.
+    cleaned = [r.strip(" ") if "  " not in r and r.isprintable() else _collapse(r) for r in raw]
     meta = [" ".join(t.translate(_INVISIBLE).split()) for t in cleaned] if invisible else cleaned
     return CleanPage(raw, cleaned, meta)
+
+
+def _collapse(line: str) -> str:
+    """A line without its removed characters, white space collapsed to single spaces."""
+    kept = line.translate(_REMOVED)
+    if len(kept) != len(line) and not kept.isascii():
+        # A removed character between a letter and its combining mark hid a composition.
+        kept = unicodedata.normalize("NFC", kept)
+    return " ".join(kept.split())
 
 
 def clean_lines(text: str) -> list[CleanLine]:
@@ -79,19 +103,20 @@ def clean_lines(text: str) -> list[CleanLine]:
 
 
 def clean_line(line: str, *, keep_invisible: bool = False) -> str:
-    """Published text of one line: NFC, NBSP and other spaces as one plain space, stripped.
+    """Published text of one line: NFC, NBSP and other spaces as one plain space, stripped,
+    control characters and bidi embeddings, overrides and isolates removed.
 
-    Zero-width characters and soft hyphens are removed unless ``keep_invisible`` (body
-    text, see docs/data-dictionary.md); typographic quotes and dashes are kept as published.
+    Zero-width characters, soft hyphens and direction marks are removed unless
+    ``keep_invisible`` (body text, see docs/data-dictionary.md); typographic quotes and dashes
+    are kept as published.
     """
-    line = unicodedata.normalize("NFC", line).replace("\ufeff", "")
-    if not keep_invisible:
-        line = line.translate(_INVISIBLE)
-    return " ".join(line.split())
+    line = line.replace("\ufeff", "").translate(_INVISIBLE if not keep_invisible else _REMOVED)
+    return " ".join(unicodedata.normalize("NFC", line).split())
 
 
 def strip_invisible(text: str) -> str:
-    """Remove zero-width characters and soft hyphens (metadata fields, names, ids)."""
+    """Remove the invisible characters (zero-width characters, soft hyphens, direction marks)
+    and whatever cleaning removes from every form (metadata fields, names, ids)."""
     return " ".join(text.translate(_INVISIBLE).split())
 
 
