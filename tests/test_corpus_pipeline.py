@@ -160,6 +160,17 @@ def test_page_style_files_rewritten_in_screen_style_keep_their_identity(corpus):
     assert checked > 3000
 
 
+@pytest.mark.parametrize("line_end", ["\r\r\n", "\n\n"], ids=["converted-twice", "double-spaced"])
+def test_a_double_spaced_copy_gives_the_same_record(corpus, line_end: str):
+    """Every line end doubled (a Windows file converted twice, or a double-spaced export):
+    the same record as the page's own text, over every third page of the corpus."""
+    paths = sorted((corpus / "raw").glob("*.txt"))[::3]
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        assert parse_page(text.replace("\n", line_end)) == parse_page(text), path.name
+    assert len(paths) > 2000
+
+
 def test_second_run_with_ten_new_files_parses_only_those(corpus, corpus_build, tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()

@@ -19,6 +19,7 @@ from kremlin import shards
 from kremlin.parser import features
 from kremlin.parser.page import MAX_LINES, parse_page
 from kremlin.shards import ShardJob, check_rows, parse_file, write_shard
+from kremlin.textnorm import clean_page
 from schemas.page import ParsedPage
 from tests.pagekit import dialogue_page, make_page
 
@@ -203,3 +204,21 @@ def test_pages_built_to_be_quadratic_parse() -> None:
     ]
     for text in cases:
         _parsed(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "meta"),
+    [
+        # Double-spaced: one blank line between visible lines is a single line end, three a
+        # blank line of the page.
+        ("A\n\nB\n\n\n\nC", ["A", "B", "", "C"]),
+        ("A\r\r\nB\r\r\n\r\r\nC", ["A", "B", "", "C"]),
+        ("A\n \nB\n\u00a0\nC\n\n", ["A", "B", "C", "", ""]),
+        # Not double-spaced: two visible lines meet somewhere, or only one visible line.
+        ("A\nB\n\nC", ["A", "B", "", "C"]),
+        ("A\n\nB\nC\n\nD", ["A", "", "B", "C", "", "D"]),
+        ("A\n\n", ["A", "", ""]),
+    ],
+)
+def test_double_spacing_is_read_as_single(text: str, meta: list[str]) -> None:
+    assert clean_page(text).meta == meta
