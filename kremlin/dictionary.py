@@ -35,8 +35,8 @@ Text from en.kremlin.ru is CC BY 4.0.
 is the wall-clock time as printed.
 
 **Text.** Strings are NFC with NBSP turned into plain spaces and runs of white space
-collapsed. Control characters other than white space (U+0000–U+0008, U+000E–U+001F:
-terminal escapes, bells) and bidirectional embeddings, overrides and isolates
+collapsed. Control characters other than white space (U+0000–U+0008, U+000E–U+001F,
+U+007F–U+009F but U+0085: terminal escapes, bells) and bidirectional embeddings, overrides and isolates
 (U+202A–U+202E, U+2066–U+2069: they make the text after them display in another order)
 are removed from every field. Typographic quotes and dashes are kept as published.
 Zero-width characters (U+200B…), soft hyphens (U+00AD) and direction marks (U+200E,

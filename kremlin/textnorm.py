@@ -21,8 +21,11 @@ CONTROL_CHARS = "".join(map(chr, [*range(0x00, 0x09), *range(0x0E, 0x20)]))
 # reorders the text after it on screen, so a title or a paragraph could display as something
 # it does not say.
 _BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+# DEL and the C1 controls but NEL (U+0085, white space to str.split): no text has them either,
+# and a terminal reads U+009B as the start of an escape sequence, as it reads ESC [.
+_C1_CONTROLS = "".join(map(chr, [0x7F, *range(0x80, 0x85), *range(0x86, 0xA0)]))
 # Deleted from every form of a line, the published text included.
-_REMOVED = dict.fromkeys(map(ord, CONTROL_CHARS + _BIDI_CONTROLS), None)
+_REMOVED = dict.fromkeys(map(ord, CONTROL_CHARS + _C1_CONTROLS + _BIDI_CONTROLS), None)
 # Invisible characters the site leaves in its text (word-joiners, BOM, soft hyphen), and the
 # direction marks (LRM, RLM, ALM), which only set the direction of the characters beside them
 # (they reorder nothing else): body text keeps them as published, metadata drops them.
@@ -37,7 +40,7 @@ class CleanLine(NamedTuple):
     """One raw line, cleaned once.
 
     ``text``: the published text (NFC, every white-space run one plain space, stripped; BOM,
-    control characters and bidi embeddings, overrides and isolates removed; zero-width
+    C0 and C1 control characters and bidi embeddings, overrides and isolates removed; zero-width
     characters, soft hyphens and direction marks kept, as the site publishes them inside words
     and the oracle text of a paragraph keeps them). ``meta``: the same without the invisible
     characters, for header and footer fields, labels, names and ids.

@@ -197,6 +197,8 @@ LINES = [
     ("bell and escape", "Meeting\x07 with\x1b", "Meeting with", "Meeting with"),
     ("control character between a letter and its accent", "Cafe\x01\u0301", "Caf\u00e9", "Caf\u00e9"),
     ("only control characters", "\x00\x1b", "", ""),
+    ("C1 escape and DEL", "Meeting\x9b31m with\x7f", "Meeting31m with", "Meeting31m with"),
+    ("NEL is white space", "Meeting\x85with", "Meeting with", "Meeting with"),
     ("tab stays white space", "a\tb", "a b", "a b"),
     ("direction mark: invisible", "\u200eEvents\u200f", "\u200eEvents\u200f", "Events"),
     ("override: removed", "\u202eEvents\u202c", "Events", "Events"),
