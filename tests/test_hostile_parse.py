@@ -20,7 +20,7 @@ from kremlin.parser import features
 from kremlin.parser.page import MAX_LINES, parse_page
 from kremlin.shards import ShardJob, check_rows, parse_file, write_shard
 from kremlin.textnorm import clean_page
-from schemas.page import ParsedPage
+from schemas.page import ParsedPage, Reject
 from tests.pagekit import dialogue_page, make_page
 
 GOOD = dialogue_page("Meeting with Governor Ivan Petrov", "March 3, 2015", "15:40", "March 3, 2015, 15:40")
@@ -222,3 +222,11 @@ def test_pages_built_to_be_quadratic_parse() -> None:
 )
 def test_double_spacing_is_read_as_single(text: str, meta: list[str]) -> None:
     assert clean_page(text).meta == meta
+
+
+@pytest.mark.parametrize("header_lines", [3, 4, 5], ids=["after-date", "after-time", "after-place"])
+def test_a_repeated_header_is_rejected(header_lines: int) -> None:
+    lines = GOOD.split("\n")  # Events, title, date, time, place, body…
+    page = parse_page("\n".join(lines[:header_lines] + lines[:header_lines] + lines[header_lines:]))
+    assert isinstance(page, Reject) and page.reason == "invalid_record", page
+    assert "repeated" in page.message

@@ -128,6 +128,13 @@ def read_layout(text: str) -> PageLayout | Reject:
         time_text = t
         pos += 1
 
+    # A page has one header: the category and title again right below it (the place line may
+    # come between) are a header or a page pasted twice, whose lines would be published as
+    # paragraphs.
+    for k in range(pos, min(pos + 2, len(meta) - 1)):
+        if meta[k] == category and meta[k + 1] == title:
+            return _reject("invalid_record", "the category and title lines are repeated below the date line")
+
     # Work on the full line list (blank lines matter in the body) from here on.
     start = nonblank[pos] if pos < len(nonblank) else len(metas)
     footer_parts = parse_footer(metas, start)
