@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from kremlin import shards
 from kremlin.parser import features
 from kremlin.parser.page import MAX_LINES, parse_page
+from kremlin.parser.turns import core_label
 from kremlin.shards import ShardJob, check_rows, parse_file, write_shard
 from kremlin.textnorm import clean_page
 from schemas.page import ParsedPage, Reject
@@ -197,6 +198,7 @@ def test_pages_built_to_be_quadratic_parse() -> None:
         make_page(
             body=tuple(x for i in range(3_000) for x in ("1 of 2", f"Caption {i} here", f"Line {i} here."))
         ),
+        make_page(body=("Ivan" + " (b" * 20_000, ": Thank you.")),  # a bare label of many parentheticals
         make_page(
             summary=("Lead " * 400_000,),
             body=tuple(f"Body line number {i:06d} of the text." for i in range(5_000)),
@@ -230,3 +232,21 @@ def test_a_repeated_header_is_rejected(header_lines: int) -> None:
     page = parse_page("\n".join(lines[:header_lines] + lines[:header_lines] + lines[header_lines:]))
     assert isinstance(page, Reject) and page.reason == "invalid_record", page
     assert "repeated" in page.message
+
+
+@pytest.mark.parametrize(
+    ("label", "core"),
+    [
+        ("Sebastian Kurz (retranslated)", "Sebastian Kurz"),
+        ("Sebastian Kurz (retranslated", "Sebastian Kurz"),
+        ("Ivan Petrov (via videoconference) (retranslated) ", "Ivan Petrov"),
+        ("Ivan (b (c", "Ivan"),
+        ("Ivan (a) b)", "Ivan (a) b)"),
+        ("Governor (Tver Region) Ivan Petrov", "Governor (Tver Region) Ivan Petrov"),
+        ("()", ""),
+        ("Ivan" + " (b" * 20_000, "Ivan"),
+    ],
+    ids=["closed", "unclosed", "two", "two-unclosed", "stray-close", "inside", "empty", "many"],
+)
+def test_core_label(label: str, core: str) -> None:
+    assert core_label(label) == core

@@ -18,8 +18,11 @@ PUB_DATE = re.compile(r"^Publication date:\s*(?P<d>.+)$")
 # it (corpus README), while int() of a huge digit string raises (past 4,300 digits) and a
 # value past 2**63 overflows the BIGINT kremlin_id column, failing its whole shard.
 _ID_DIGITS = 9
-DIRECT_LINK = re.compile(rf"^Direct link:\s*(?:https?://)?en\.kremlin\.ru/d/(?P<id>\d{{1,{_ID_DIGITS}}})\s*$")
-MORE = re.compile(r"^(?P<n>\d+) more$")
+# ASCII digits only, as in dates and counters (a page id has no leading zero, and no page is 0).
+DIRECT_LINK = re.compile(
+    rf"^Direct link:\s*(?:https?://)?en\.kremlin\.ru/d/(?P<id>[1-9]\d{{0,{_ID_DIGITS - 1}}})\s*$", re.ASCII
+)
+MORE = re.compile(r"^(?P<n>\d+) more$", re.ASCII)
 # Tags a page may fold behind its 'N more' lines (at most 9 in the corpus). Past it the page
 # is rejected rather than the line read as a tag: a line of that shape in a tag block is the
 # fold line whatever its number. The bound keeps the count inside the INTEGER hidden_tags
@@ -50,7 +53,7 @@ def _is_tag(line: str) -> bool:
 
 
 def _more(line: str) -> re.Match[str] | None:
-    # MORE opens with \d, which matches exactly what str.isdecimal() accepts.
+    # MORE opens with an ASCII digit, which str.isdecimal() also accepts: test it first.
     return MORE.match(line) if line[:1].isdecimal() else None
 
 

@@ -12,9 +12,11 @@ import re
 
 # `Sebastian Kurz (retranslated):Mr President` has no space after the colon.
 # `Transport Minister Maxim Sokolov:Mr President` has lost the space before a capital.
-_LABEL = re.compile(r"^(?P<label>[^:]{1,300}?)\s*(?::(?:\s+|$)|(?<=\)):|:(?=[A-Z“]))(?P<rest>.*)$", re.S)
-# `(retranslated)`, or `(retranslated` when the page lost the closing parenthesis.
-_PAREN = re.compile(r"\s*\([^()]*\)?\s*$")
+# A label has at most LABEL_MAX characters: longer text before a colon is a sentence.
+LABEL_MAX = 300
+_LABEL = re.compile(
+    rf"^(?P<label>[^:]{{1,{LABEL_MAX}}}?)\s*(?::(?:\s+|$)|(?<=\)):|:(?=[A-Z“]))(?P<rest>.*)$", re.S
+)
 
 
 def split_label(paragraph: str) -> tuple[str, str] | None:
@@ -28,9 +30,20 @@ def split_label(paragraph: str) -> tuple[str, str] | None:
 
 
 def core_label(label: str) -> str:
-    """Label without trailing parentheticals such as '(retranslated)'."""
-    prev = None
-    while prev != label:
-        prev = label
-        label = _PAREN.sub("", label)
-    return label.strip()
+    """Label without trailing parentheticals such as '(retranslated)', or a last one the
+    page did not close.
+
+    Read from the end by index, one parenthetical at a time: removing them with a pattern
+    pass each would cost the label's length per parenthetical (quadratic on a line of many)."""
+    end = len(label)
+    while True:
+        while end and label[end - 1].isspace():
+            end -= 1
+        start = label.rfind("(", 0, end)
+        if start < 0:
+            break
+        inner_end = end - 1 if label[end - 1] == ")" and end - 1 > start else end
+        if label.find(")", start + 1, inner_end) >= 0:
+            break  # `(a) b)`: the last parenthesis closes no parenthetical of the end
+        end = start
+    return label[:end].strip()
