@@ -48,9 +48,10 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_HIGH_BYTES = bytes(range(0x80, 0x100))  # the non-ASCII bytes
 # What errors="surrogateescape" decodes an invalid byte to.
 _ESCAPED = re.compile("[\udc80-\udcff]")
+_ESCAPED_RUN = re.compile("[\udc80-\udcff]+")
+_VALID_HIGH = re.compile("[^\x00-\x7f\udc80-\udcff]")  # a validly decoded non-ASCII character
 # The single-byte code pages legacy exports of a page come in: cp1252 (Western: an English
 # page's own) first, so that it wins a tie; cp1251 (Cyrillic: Russian Windows).
 _CODE_PAGES = ("cp1252", "cp1251")
@@ -92,9 +93,14 @@ def decode_page(data: bytes) -> Decoded | Reject:
             stage="decode",
             message="NUL bytes in file (binary, or UTF-16/UTF-32 without a byte order mark)",
         )
-    text, bad = _as_utf8(data)
-    if bad and not _mostly_utf8(data, bad):
+    try:
+        return _checked(data.decode("utf-8"), "utf-8", data)
+    except UnicodeDecodeError:
+        pass
+    escaped = data.decode("utf-8", "surrogateescape")
+    if not _mostly_utf8(escaped):
         return _single_byte(data)
+    text, bad = _replaced(escaped)
     return _checked(text, "utf-8", data, _described("utf-8", bad))
 
 
@@ -102,7 +108,7 @@ def _marked(data: bytes, bom: bytes, encoding: str) -> Decoded | Reject:
     """A file whose byte order mark names its encoding."""
     if encoding == "utf-8-sig":
         # The mark proves UTF-8: a damaged file is read as UTF-8 whatever its share of bad bytes.
-        text, bad = _as_utf8(data[len(bom) :])
+        text, bad = _replaced(data[len(bom) :].decode("utf-8", "surrogateescape"))
         return _checked(text, "utf-8", data, _described(encoding, bad))
     try:
         return _checked(data.decode(encoding), encoding, data)
@@ -110,23 +116,29 @@ def _marked(data: bytes, bom: bytes, encoding: str) -> Decoded | Reject:
         return Reject(reason="not_text", stage="decode", message=f"invalid {encoding}: {exc}")
 
 
-def _as_utf8(data: bytes) -> tuple[str, int]:
-    """The bytes read as UTF-8, and how many of them were invalid (each now U+FFFD)."""
-    try:
-        return data.decode("utf-8"), 0
-    except UnicodeDecodeError:
-        pass
-    # surrogateescape decodes each invalid byte (always >= 0x80) to one of U+DC80-U+DCFF,
-    # which no valid sequence decodes to: they count the bad bytes and mark where they were.
-    return _ESCAPED.subn("\ufffd", data.decode("utf-8", "surrogateescape"))
+def _replaced(escaped: str) -> tuple[str, int]:
+    """A ``surrogateescape`` reading with each invalid byte as U+FFFD, and how many there were.
+
+    surrogateescape decodes each invalid byte (always >= 0x80) to one of U+DC80-U+DCFF,
+    which no valid sequence decodes to: they count the bad bytes and mark where they were."""
+    return _ESCAPED.subn("\ufffd", escaped)
 
 
-def _mostly_utf8(data: bytes, bad: int) -> bool:
-    """Most non-ASCII bytes form valid UTF-8 sequences: a damaged UTF-8 file, where a legacy
-    export has hardly any valid sequence (it needs a lead byte followed by exactly the right
-    number of continuation bytes)."""
-    high = len(data) - len(data.translate(None, _HIGH_BYTES))
-    return high - bad > bad
+def _mostly_utf8(escaped: str) -> bool:
+    """The file is damaged UTF-8, not a legacy export: its valid multi-byte characters and its
+    runs of bad bytes shaped like UTF-8 (a lead byte and a continuation byte: a cut
+    character, CESU-8 surrogates, an overlong form) are at least as many as its lone bad bytes. A legacy
+    export has hardly any valid sequence (a lead byte needs exactly the right number of
+    continuation bytes after it), and its high bytes stand alone (`’` is 0x92 in cp1252).
+    Runs and characters are counted, not bytes: one damaged character is several bad bytes."""
+    runs = _ESCAPED_RUN.findall(escaped)
+    shaped = sum(map(_utf8_shaped, runs))
+    return len(_VALID_HIGH.findall(escaped)) + shaped >= len(runs) - shaped
+
+
+def _utf8_shaped(run: str) -> bool:
+    lead, follow = ord(run[0]) - 0xDC00, (ord(run[1]) - 0xDC00 if len(run) > 1 else 0)
+    return 0xC0 <= lead <= 0xF7 and 0x80 <= follow <= 0xBF
 
 
 def _described(encoding: str, bad: int) -> str:

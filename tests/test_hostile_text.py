@@ -242,6 +242,18 @@ DECODES: list[tuple[str, bytes, Decoded | tuple[str, str]]] = [
         "“Sochi” and Sochi".encode()[:-6] + b"\xe2\x80 Sochi",
         Decoded("“Sochi” and\ufffd\ufffd Sochi", "utf-8 (2 invalid bytes replaced by U+FFFD)"),
     ),
+    # Runs of bad bytes shaped like UTF-8 are UTF-8 evidence however many bytes they are:
+    # two CESU-8 characters (12 bad bytes) beside one valid character, or in ASCII text.
+    (
+        "CESU-8 pairs beside one valid character",
+        "Sochi’s".encode() + (b"\xed\xa0\xbd\xed\xb8\x80" * 2),
+        Decoded("Sochi’s" + "\ufffd" * 12, "utf-8 (12 invalid bytes replaced by U+FFFD)"),
+    ),
+    (
+        "a cut character in ASCII text",
+        b"Sochi \xe2\x80 and Moscow",
+        Decoded("Sochi \ufffd\ufffd and Moscow", "utf-8 (2 invalid bytes replaced by U+FFFD)"),
+    ),
     # A legacy file: no valid multi-byte sequence, or fewer valid bytes than invalid ones.
     ("ASCII and one high byte", b"Meeting in Soch\xff", Decoded("Meeting in Soch\u00ff", "cp1252")),
     (
