@@ -29,9 +29,9 @@ _REMOVED = dict.fromkeys(map(ord, CONTROL_CHARS + _C1_CONTROLS + _BIDI_CONTROLS)
 # Invisible characters the site leaves in its text (word-joiners, BOM, soft hyphen), and the
 # direction marks (LRM, RLM, ALM), which only set the direction of the characters beside them
 # (they reorder nothing else): body text keeps them as published, metadata drops them.
-_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u061c"
+INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u061c"
 # The metadata forms drop the invisible characters and whatever every form drops.
-_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS), None) | _REMOVED
+_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE_CHARS), None) | _REMOVED
 # Python's str.split() and regex \s agree on what white space is (str.isspace).
 _SPACES = re.compile(r"\s+")
 
@@ -62,8 +62,9 @@ class CleanPage(NamedTuple):
     meta: list[str]
 
     def line(self, k: int) -> CleanLine:
-        meta = self.meta[k]
-        return CleanLine(self.text[k], meta, bool(meta) and self.raw[k][:1] == " ", not meta)
+        meta, raw = self.meta[k], self.raw[k]
+        lead = raw[:1] == " " or (raw[:1] in INVISIBLE_CHARS and raw.lstrip(INVISIBLE_CHARS)[:1] == " ")
+        return CleanLine(self.text[k], meta, bool(meta) and lead, not meta)
 
     def lines(self, start: int, stop: int) -> list[CleanLine]:
         return [self.line(k) for k in range(start, stop)]
@@ -77,7 +78,7 @@ def clean_page(text: str) -> CleanPage:
         text = text.replace("\ufeff", "")
         if not unicodedata.is_normalized("NFC", text):
             text = unicodedata.normalize("NFC", text)
-        invisible = any(c in text for c in _INVISIBLE_CHARS)
+        invisible = any(c in text for c in INVISIBLE_CHARS)
         # NBSP is white space to str.split() and marks a leading space like " " does, so
         # turning it into " " first changes no line and lets most lines take the fast path.
         text = text.replace(NBSP, " ")

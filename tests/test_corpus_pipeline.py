@@ -14,6 +14,7 @@ import pytest
 from kremlin.ids import doc_id
 from kremlin.parser.page import parse_page
 from kremlin.runs import plan_run
+from kremlin.textnorm import strip_invisible
 from schemas.page import Reject
 from tests.pagekit import NBSP
 from tests.runkit import parse_and_build
@@ -169,6 +170,34 @@ def test_a_double_spaced_copy_gives_the_same_record(corpus, line_end: str):
         text = path.read_text(encoding="utf-8")
         assert parse_page(text.replace("\n", line_end)) == parse_page(text), path.name
     assert len(paths) > 2000
+
+
+def _visible(value: object) -> object:
+    """A record with every string's invisible characters removed."""
+    if isinstance(value, str):
+        return strip_invisible(value)
+    if isinstance(value, list):
+        return [_visible(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _visible(v) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize(
+    "noise",
+    ["\u200b{}", "{}\u200b", "\u00ad{}", "{}\u200e"],
+    ids=["zero-width-before", "zero-width-after", "soft-hyphen-before", "direction-mark-after"],
+)
+def test_invisible_characters_at_line_edges_change_no_record(corpus, noise: str):
+    """An invisible character at the start or end of every line (an extractor's noise):
+    the same record, but for the invisible characters themselves, over every fifth page."""
+    paths = sorted((corpus / "raw").glob("*.txt"))[::5]
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        noisy = "\n".join(noise.format(line) for line in text.split("\n"))
+        want = _visible(parse_page(text).model_dump(exclude={"text_style"}))
+        assert _visible(parse_page(noisy).model_dump(exclude={"text_style"})) == want, path.name
+    assert len(paths) > 1200
 
 
 def test_second_run_with_ten_new_files_parses_only_those(corpus, corpus_build, tmp_path):

@@ -20,7 +20,7 @@ from itertools import islice
 from typing import NamedTuple
 
 from kremlin.parser.dates import looks_like_date
-from kremlin.textnorm import CleanLine
+from kremlin.textnorm import INVISIBLE_CHARS, CleanLine
 
 # ASCII digits, at most nine (a count fits the INTEGER column and int() never meets a
 # 5,000-digit number); a counter is `K of N` with 1 <= K <= N (``_slider``).
@@ -46,11 +46,18 @@ class FreeLine(NamedTuple):
     """A body line the labeller decides, with the layout around it (immutable; a named tuple
     is the cheapest such record to build)."""
 
-    text: str
+    text: str  # as published (zero-width characters kept)
     lead_space: bool
     blank_before: bool  # a blank line (or the body start) right before it
     fixed_before: str  # kind of the rule-placed line right before it, or ""
     fixed_after: str
+    meta: str = ""  # the text without invisible characters: what the labeller reads ("": text)
+
+    @property
+    def plain(self) -> str:
+        """What the labeller reads: the text without invisible characters, so that zero-width
+        noise (the site's or an extractor's) cannot change a line's features."""
+        return self.meta or self.text
 
 
 class Item(NamedTuple):
@@ -124,7 +131,7 @@ def layout(lines: list[CleanLine]) -> BodyLayout:
     out = BodyLayout()
     i, end = 0, len(lines)
     blank_before = True
-    pending: list[tuple[str, bool, bool, str]] = []  # free lines before their next neighbour is known
+    pending: list[tuple[str, bool, bool, str, str]] = []  # free lines before their next neighbour is known
     last_fixed = ""
 
     def fixed(kind: str, text: str = "") -> None:
@@ -170,7 +177,7 @@ def layout(lines: list[CleanLine]) -> BodyLayout:
             blank_before = False
             continue
         out.items.append(Item("free", t, len(pending)))
-        pending.append((t, line.lead_space, blank_before, last_fixed))
+        pending.append((t, line.lead_space, blank_before, last_fixed, meta))
         last_fixed = ""
         blank_before = False
         i += 1
@@ -183,15 +190,14 @@ def layout(lines: list[CleanLine]) -> BodyLayout:
             nxt_kind = ""
         else:
             nxt_kind = item.kind
-    out.free = [FreeLine(t, ls, bb, fb, after[k]) for k, (t, ls, bb, fb) in enumerate(pending)]
+    out.free = [FreeLine(t, ls, bb, fb, after[k], m) for k, (t, ls, bb, fb, m) in enumerate(pending)]
     return out
 
 
 def glue(prev: str, line: FreeLine) -> str:
     """What joins a continuation line to its paragraph: nothing before a colon or closing
     punctuation (`Ivan Petrov` / `: Thank you.`), else one space."""
-    t = line.text
-    return "" if t.startswith(_NO_SPACE_BEFORE) and prev else " "
+    return "" if line.plain.startswith(_NO_SPACE_BEFORE) and prev else " "
 
 
 def assemble(lay: BodyLayout, labels: list[str]) -> Body:
@@ -206,7 +212,8 @@ def assemble(lay: BodyLayout, labels: list[str]) -> Body:
             text = "".join(current)
             if opens_turn:
                 body.turn_starts.append(len(body.paragraphs))
-            quote = text.startswith("”") and PULLQUOTE.match(text)  # the regex opens with ”
+            edges = text.strip(INVISIBLE_CHARS)  # zero-width noise must not hide the quotes
+            quote = edges.startswith("”") and PULLQUOTE.match(edges)  # the regex opens with ”
             body.paragraphs.append(("pullquote" if quote else "text", text))
             current, opens_turn = None, False
 

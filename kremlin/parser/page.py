@@ -166,7 +166,7 @@ def _place(body_lines: list[CleanLine], title: str) -> tuple[str | None, list[Cl
     if first is None:
         return None, body_lines
     second = next(visible, None)
-    nxt = body_lines[second].text if second is not None else ""
+    nxt = body_lines[second].meta if second is not None else ""
     continued = nxt[:1].islower() or (nxt[:1] != "" and nxt[:1] in ",:;")
     if not continued and looks_like_place(body_lines[first].meta, title):
         return body_lines[first].meta, body_lines[first + 1 :]
