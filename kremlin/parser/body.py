@@ -163,15 +163,12 @@ def layout(lines: list[CleanLine]) -> BodyLayout:
             if out.photo_start is None:
                 out.photo_start, out.photo_count = counter
             fixed(FIXED_SLIDER)
-            # The caption is the next visible line: a blank line between (a text whose line
-            # ends were doubled in places) does not make it a paragraph.
-            k = i + 1
-            while k < end and lines[k].blank:
-                k += 1
-            if k < end and lines[k].text and _slider(lines[k].meta) is None:
-                out.photo_captions.append(lines[k].text)
-                fixed(FIXED_CAPTION, lines[k].text)
-                i = k
+            # The caption is the line right below: a blank line between means the slide has none.
+            nxt = lines[i + 1].text if i + 1 < end else ""
+            if nxt and _slider(lines[i + 1].meta) is None:
+                out.photo_captions.append(nxt)
+                fixed(FIXED_CAPTION, nxt)
+                i += 1
             i += 1
             blank_before = False
             continue
