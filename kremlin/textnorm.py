@@ -63,8 +63,9 @@ class CleanPage(NamedTuple):
 
     def line(self, k: int) -> CleanLine:
         meta, raw = self.meta[k], self.raw[k]
-        lead = raw[:1] == " " or (raw[:1] in INVISIBLE_CHARS and raw.lstrip(INVISIBLE_CHARS)[:1] == " ")
-        return CleanLine(self.text[k], meta, bool(meta) and lead, not meta)
+        # A space after invisible characters leads the line too: they are noise before it.
+        lead = bool(meta) and (raw.startswith(" ") or raw.lstrip(INVISIBLE_CHARS).startswith(" "))
+        return CleanLine(self.text[k], meta, lead, not meta)
 
     def lines(self, start: int, stop: int) -> list[CleanLine]:
         return [self.line(k) for k in range(start, stop)]

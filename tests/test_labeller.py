@@ -10,7 +10,7 @@ from kremlin.parser.labeller import consistent
 
 
 def _lines(*texts: str) -> list[FreeLine]:
-    return [FreeLine(t, False, k == 0, "", "") for k, t in enumerate(texts)]
+    return [FreeLine(t, False, k == 0, "", "", t) for k, t in enumerate(texts)]
 
 
 def _features(texts: tuple[str, ...], k: int, *, title: str = "", summary: tuple[str, ...] = ()) -> set[str]:

@@ -51,13 +51,9 @@ class FreeLine(NamedTuple):
     blank_before: bool  # a blank line (or the body start) right before it
     fixed_before: str  # kind of the rule-placed line right before it, or ""
     fixed_after: str
-    meta: str = ""  # the text without invisible characters: what the labeller reads ("": text)
-
-    @property
-    def plain(self) -> str:
-        """What the labeller reads: the text without invisible characters, so that zero-width
-        noise (the site's or an extractor's) cannot change a line's features."""
-        return self.meta or self.text
+    # The text without invisible characters (``CleanLine.meta``): what the labeller and the
+    # joining rules read, so that zero-width noise cannot change a line's features.
+    meta: str
 
 
 class Item(NamedTuple):
@@ -116,8 +112,7 @@ def _related_block(lines: list[CleanLine], i: int, end: int) -> int:
 
 def _slider(meta: str) -> tuple[int, int] | None:
     """(K, N) of a photo-slider counter line `K of N`, else None."""
-    # SLIDER opens with \d, an ASCII digit, which str.isdecimal() also accepts: test it first.
-    if not (meta[:1].isdecimal() and (m := SLIDER.match(meta))):
+    if not (m := SLIDER.match(meta)):
         return None
     k, n = int(m.group("k")), int(m.group("n"))
     return (k, n) if 1 <= k <= n else None
@@ -159,7 +154,8 @@ def layout(lines: list[CleanLine]) -> BodyLayout:
             i = j
             blank_before = True
             continue
-        if (counter := _slider(meta)) is not None:
+        # SLIDER opens with an ASCII digit, which str.isdecimal() also accepts: test it first.
+        if meta[0].isdecimal() and (counter := _slider(meta)) is not None:
             if out.photo_start is None:
                 out.photo_start, out.photo_count = counter
             fixed(FIXED_SLIDER)
@@ -198,7 +194,7 @@ def layout(lines: list[CleanLine]) -> BodyLayout:
 def glue(prev: str, line: FreeLine) -> str:
     """What joins a continuation line to its paragraph: nothing before a colon or closing
     punctuation (`Ivan Petrov` / `: Thank you.`), else one space."""
-    return "" if line.plain.startswith(_NO_SPACE_BEFORE) and prev else " "
+    return "" if line.meta.startswith(_NO_SPACE_BEFORE) and prev else " "
 
 
 def assemble(lay: BodyLayout, labels: list[str]) -> Body:

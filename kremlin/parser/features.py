@@ -189,12 +189,12 @@ class PageContext:
 def label_candidate(lines: list[FreeLine], i: int) -> tuple[str, str] | None:
     """(label, rest) when the line reads as `label: rest`, or is a bare label whose colon
     opens the next line (`Ivan Petrov` / `: Thank you.`)."""
-    t = lines[i].plain
+    t = lines[i].meta
     parts = split_label(t)
     if parts is not None:
         return parts
-    if i + 1 < len(lines) and lines[i + 1].plain.startswith(":") and ":" not in t:
-        return t, lines[i + 1].plain[1:].strip()
+    if i + 1 < len(lines) and lines[i + 1].meta.startswith(":") and ":" not in t:
+        return t, lines[i + 1].meta[1:].strip()
     return None
 
 
@@ -220,7 +220,7 @@ def page_context(
     return PageContext(
         title_words=frozenset(_content_words(title)),
         title=title.rstrip("."),
-        line_counts=Counter(map(attrgetter("plain"), lines)),
+        line_counts=Counter(map(attrgetter("meta"), lines)),
         label_counts=Counter(cores),
         label_last=Counter(c.split()[-1] for c in cores if c),
         tag_surnames=tag_surnames,
@@ -437,7 +437,7 @@ def line_features(
     line: FreeLine, k: int, n: int, candidate: tuple[str, str] | None, ctx: PageContext
 ) -> LineFeatures:
     """The features of one free line by itself (position ``k`` of ``n``)."""
-    t = line.plain
+    t = line.meta
     toks = t.split()
     end, beg = "end=" + _cls(t[-1]), "beg=" + _cls(t[0])
     near = [
