@@ -148,7 +148,12 @@ def test_served_deployment_runs_through_the_api(tmp_path, prefect_server, prefec
             assert deployment["parameters"]["curated_dir"] == str(curated)
             assert deployment["parameters"]["site"] == site.base
 
-            r = api.post(f"/deployments/{deployment['id']}/create_flow_run", json={})
+            # 503 is the busy server's "try again" (Prefect's own client retries it too).
+            for _ in range(10):
+                r = api.post(f"/deployments/{deployment['id']}/create_flow_run", json={})
+                if r.status_code != 503:
+                    break
+                time.sleep(1)
             assert r.status_code == 201, r.text
             run_id = r.json()["id"]
             state = None
