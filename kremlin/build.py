@@ -35,8 +35,9 @@ import pyarrow as pa
 
 from kremlin import duck
 from kremlin.contract import columns, ddl
-from kremlin.ids import SITE_DOC_ID_SQL
+from kremlin.ids import SITE_DOC_ID_SQL, SOURCE_URL_PREFIX
 from kremlin.inventory import InputFile
+from kremlin.layout import PAGE_FILE_NAME_RULE, names_page_sql
 from kremlin.persons import (
     ClusterStat,
     DocPeople,
@@ -54,12 +55,17 @@ from kremlin.persons import (
 from kremlin.versions import FINGERPRINT_PARTS, copy_and_flush, refresh_fingerprint_parts
 from schemas.tables import QUALITY_REASON_PREFIX, TABLES
 
-DUPLICATE_RULE = """\
-Files that give the same `doc_id` are one document. The published copy is a page-style
-text (it carries the site's id) if there is one, else the first by file name; the others
-are `duplicate`, with `duplicate_of` naming the published file. When the published copy
-fails a row-level quality check, the document is quarantined and all its files are
-rejected with the check's reason."""
+DUPLICATE_RULE = (
+    """\
+Files that give the same `doc_id` are one document. Its copies are ranked: page-style texts
+(they carry the site's id) first, then those whose file name names the page (below), then
+by file name. The published copy is the first that passes the row-level quality checks:
+a copy that fails one is rejected with the check's reason (with every file of the same
+bytes), and the next copy with other bytes is checked in its place. The other files are
+`duplicate`, with `duplicate_of` naming the published file; a document none of whose copies
+passes is quarantined. """
+    + PAGE_FILE_NAME_RULE
+)
 
 CONTENT_TABLES = ("documents", "paragraphs", "utterances")
 PEOPLE_TABLES = ("persons", "document_persons")
@@ -179,8 +185,9 @@ def build_database(
         delta = step("delta", lambda: _apply_delta(con, incremental=parent_db is not None))
         step("stage", _stage_rows, con, cache_dir)
         verdict = step("row_checks", row_checker, con) if row_checker else None
-        quarantined = verdict.quarantine if verdict else []
-        _quarantine(con, quarantined)
+        con.execute(_FAILED_COPY_DDL)
+        quarantined = step("fallback", _fall_back, con, cache_dir, row_checker, verdict) if verdict else []
+        _quarantine(con)
         step("insert", _insert_staged, con)
         step("source_files", _fill_source_files, con)
         step("people", _resolve_people, con, known_persons or [])
@@ -253,6 +260,7 @@ def _load_outcomes(con: duckdb.DuckDBPyConnection, cache_dir: Path) -> None:
 def _assign_documents(con: duckdb.DuckDBPyConnection) -> None:
     """Each file's document (see kremlin.ids.DOC_ID_RULE) and its published copy."""
     site_id = SITE_DOC_ID_SQL.format("coalesce(o.kremlin_id, g.site_id)")
+    names_page = names_page_sql("source_file", "site_id", sql_str(SOURCE_URL_PREFIX))
     con.execute(
         f"""
         CREATE TEMP TABLE file_outcome AS
@@ -261,14 +269,15 @@ def _assign_documents(con: duckdb.DuckDBPyConnection) -> None:
         f AS (
             SELECT i.source_file, i.name_hex, i.sha256, i.size_bytes, i.scan_reason, i.scan_message,
                    o.doc_id AS identity_id, o.kremlin_id, o.shard,
-                   o.reject_reason, o.reject_stage, o.reject_message,
+                   o.reject_reason, o.reject_stage, o.reject_message, coalesce(o.kremlin_id, g.site_id) AS site_id,
                    CASE WHEN o.doc_id IS NULL THEN NULL
                         WHEN coalesce(o.kremlin_id, g.site_id) IS NOT NULL THEN {site_id}
                         ELSE o.doc_id END AS doc_id
             FROM inputs i LEFT JOIN outcome o USING (sha256) LEFT JOIN g ON g.identity_id = o.doc_id
         )
-        SELECT *, CASE WHEN doc_id IS NULL THEN NULL ELSE row_number() OVER (
-                   PARTITION BY doc_id ORDER BY kremlin_id IS NULL, source_file) END AS copy_rank
+        SELECT * EXCLUDE (site_id), CASE WHEN doc_id IS NULL THEN NULL ELSE row_number() OVER (
+                   PARTITION BY doc_id ORDER BY kremlin_id IS NULL, NOT coalesce({names_page}, false), source_file)
+                   END AS copy_rank
         FROM f
         """
     )
@@ -311,9 +320,9 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, *, incremental: bool) -> Delta:
     return Delta(removed=tuple(removed), added=tuple(added))
 
 
-def _stage_rows(con: duckdb.DuckDBPyConnection, cache_dir: Path) -> None:
-    """Rows of the new documents, read from only the shards that hold them."""
-    shards = [r[0] for r in con.execute("SELECT DISTINCT shard FROM new_docs ORDER BY 1").fetchall()]
+def _stage_rows(con: duckdb.DuckDBPyConnection, cache_dir: Path, docs: str = "new_docs") -> None:
+    """Rows of the new documents (``docs``: doc_id, sha256, shard), read from only the shards that hold them."""
+    shards = [r[0] for r in con.execute(f"SELECT DISTINCT shard FROM {docs} ORDER BY 1").fetchall()]
     for table in CONTENT_TABLES:
         cols = [c.name for c in columns(TABLES[table])]
         keys = [c.name for c in columns(TABLES[table]) if c.pk]
@@ -327,30 +336,111 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, cache_dir: Path) -> None:
             CREATE TEMP TABLE {STAGED[table]} AS
             SELECT {select}
             FROM read_parquet({files}, filename = true) s
-            JOIN new_docs n ON s.sha256 = n.sha256 AND regexp_replace(s.filename, '/[^/]+$', '') = n.shard
+            JOIN {docs} n ON s.sha256 = n.sha256 AND regexp_replace(s.filename, '/[^/]+$', '') = n.shard
             ORDER BY {", ".join(keys)}
             """
         )
 
 
-def _quarantine(con: duckdb.DuckDBPyConnection, quarantined: list[Quarantine]) -> None:
+_FAILED_COPY_DDL = (
+    "CREATE TEMP TABLE failed_copy (doc_id VARCHAR, sha256 VARCHAR, source_file VARCHAR, "
+    "reason VARCHAR, message VARCHAR, round INTEGER)"
+)
+"""The copies that failed a row check: the one checked (``source_file``) stands for its bytes;
+``round`` counts the checks (0 for the build's own, then one per fallback)."""
+
+
+def _fall_back(
+    con: duckdb.DuckDBPyConnection, cache_dir: Path, row_checker: RowChecker, verdict: RowVerdict
+) -> list[Quarantine]:
+    """Give each document whose published copy failed a row check its next copy with other
+    bytes, checked in turn, until a copy passes or none is left; return the failures of
+    the documents left with no passing copy (quarantined).
+
+    Every failed copy is kept in ``failed_copy``, for its files' reasons. Copies are
+    tried in rank order, so the outcome depends on the files alone (cold = incremental);
+    only the documents that fell back are staged and checked again."""
+    failures, round_ = verdict.quarantine, 0
+    while failures:
+        _record_failed(con, failures, round_)
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE next_copy AS
+            SELECT doc_id, source_file, sha256, shard FROM (
+                SELECT f.*, row_number() OVER (PARTITION BY f.doc_id ORDER BY f.copy_rank) AS rn
+                FROM file_outcome f
+                WHERE f.doc_id IN (SELECT doc_id FROM failed_copy WHERE round = {round_})
+                  AND (f.doc_id, f.sha256) NOT IN (SELECT doc_id, sha256 FROM failed_copy)
+            ) WHERE rn = 1
+            """
+        )
+        if not con.execute("SELECT count(*) FROM next_copy").fetchone()[0]:
+            break
+        for table in ("candidate", "new_docs"):
+            con.execute(
+                f"UPDATE {table} t SET source_file = n.source_file, sha256 = n.sha256, shard = n.shard "
+                "FROM next_copy n WHERE t.doc_id = n.doc_id"
+            )
+        failures, round_ = _check_aside(con, cache_dir, row_checker), round_ + 1
+    # Only a document that failed in the first round can have no passing copy left.
+    left = {
+        r[0]
+        for r in con.execute(
+            "SELECT c.doc_id FROM candidate c JOIN failed_copy x ON x.doc_id = c.doc_id AND x.sha256 = c.sha256"
+        ).fetchall()
+    }
+    return [q for q in verdict.quarantine if q.doc_id in left]
+
+
+def _first_failures(failures: list[Quarantine]) -> dict[str, Quarantine]:
     first: dict[str, Quarantine] = {}
-    for q in quarantined:
+    for q in failures:
         first.setdefault(q.doc_id, q)  # the first failed check (in suite order) is the reason
-    con.register(
-        "quarantine_arrow",
-        pa.table(
-            {
-                "doc_id": pa.array(list(first), pa.string()),
-                "reason": pa.array([QUALITY_REASON_PREFIX + q.check for q in first.values()], pa.string()),
-                "message": pa.array([q.message for q in first.values()], pa.string()),
-            }
-        ),
+    return first
+
+
+def _record_failed(con: duckdb.DuckDBPyConnection, failures: list[Quarantine], round_: int) -> None:
+    """The current copies of the documents that failed: into ``failed_copy``, with the reason."""
+    first = _first_failures(failures)
+    table = pa.table(
+        {
+            "doc_id": pa.array(list(first), pa.string()),
+            "reason": pa.array([QUALITY_REASON_PREFIX + q.check for q in first.values()], pa.string()),
+            "message": pa.array([q.message for q in first.values()], pa.string()),
+        }
     )
-    con.execute("CREATE TEMP TABLE quarantined AS SELECT * FROM quarantine_arrow")
-    con.unregister("quarantine_arrow")
+    with _registered(con, "failed_arrow", table):
+        con.execute(
+            f"INSERT INTO failed_copy SELECT c.doc_id, c.sha256, c.source_file, f.reason, f.message, {round_} "
+            "FROM failed_arrow f JOIN candidate c USING (doc_id)"
+        )
+
+
+def _check_aside(
+    con: duckdb.DuckDBPyConnection, cache_dir: Path, row_checker: RowChecker
+) -> list[Quarantine]:
+    """Stage and check the rows of ``next_copy`` alone, then merge them with the rest."""
     for table in CONTENT_TABLES:
-        con.execute(f"DELETE FROM {STAGED[table]} WHERE doc_id IN (SELECT doc_id FROM quarantined)")
+        con.execute(f"DELETE FROM {STAGED[table]} WHERE doc_id IN (SELECT doc_id FROM next_copy)")
+        con.execute(f"ALTER TABLE {STAGED[table]} RENAME TO held_{table}")
+    _stage_rows(con, cache_dir, docs="next_copy")
+    failures = row_checker(con).quarantine
+    for table in CONTENT_TABLES:
+        keys = ", ".join(c.name for c in columns(TABLES[table]) if c.pk)
+        con.execute(f"INSERT INTO held_{table} SELECT * FROM {STAGED[table]}")
+        con.execute(f"DROP TABLE {STAGED[table]}")
+        con.execute(f"CREATE TEMP TABLE {STAGED[table]} AS SELECT * FROM held_{table} ORDER BY {keys}")
+        con.execute(f"DROP TABLE held_{table}")
+    return failures
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection) -> None:
+    """Leave out the documents whose every copy failed a row check."""
+    for table in CONTENT_TABLES:
+        con.execute(
+            f"DELETE FROM {STAGED[table]} WHERE doc_id IN (SELECT c.doc_id FROM candidate c "
+            "JOIN failed_copy x ON x.doc_id = c.doc_id AND x.sha256 = c.sha256)"
+        )
 
 
 def _insert_staged(con: duckdb.DuckDBPyConnection) -> None:
@@ -360,28 +450,30 @@ def _insert_staged(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _fill_source_files(con: duckdb.DuckDBPyConnection) -> None:
+    """One row per input file: its copy failed a row check (``failed_copy``), else it is the
+    published copy of its document, a duplicate of it, or a scan/decode/parse reject."""
     con.execute("DELETE FROM source_files")
     con.execute(
         """
         INSERT INTO source_files
         SELECT f.source_file, f.name_hex, f.sha256, f.size_bytes,
-               CASE WHEN f.doc_id IS NULL OR q.doc_id IS NOT NULL THEN 'rejected'
-                    WHEN f.copy_rank = 1 THEN 'published' ELSE 'duplicate' END,
-               CASE WHEN q.doc_id IS NULL THEN f.doc_id END,
-               coalesce(f.scan_reason, f.reject_reason, q.reason),
+               CASE WHEN f.doc_id IS NULL OR x.doc_id IS NOT NULL THEN 'rejected'
+                    WHEN f.source_file = c.source_file THEN 'published' ELSE 'duplicate' END,
+               CASE WHEN x.doc_id IS NULL THEN f.doc_id END,
+               coalesce(f.scan_reason, f.reject_reason, x.reason),
                CASE WHEN f.scan_reason IS NOT NULL THEN 'scan'
                     WHEN f.reject_reason IS NOT NULL THEN f.reject_stage
-                    WHEN q.doc_id IS NOT NULL THEN 'quality' END,
+                    WHEN x.doc_id IS NOT NULL THEN 'quality' END,
                -- Every message starts with its own entry's name.
                f.source_file || ': ' || coalesce(
                    f.scan_message, f.reject_message,
-                   CASE WHEN q.doc_id IS NOT NULL AND f.copy_rank > 1
-                        THEN 'same page as ' || c.source_file || ', quarantined: ' || q.message
-                        WHEN q.doc_id IS NOT NULL THEN q.message END),
-               CASE WHEN f.copy_rank > 1 AND q.doc_id IS NULL THEN c.source_file END
+                   CASE WHEN x.source_file <> f.source_file
+                        THEN 'same bytes as ' || x.source_file || ', quarantined: ' || x.message
+                        ELSE x.message END),
+               CASE WHEN x.doc_id IS NULL AND f.source_file <> c.source_file THEN c.source_file END
         FROM file_outcome f
         LEFT JOIN candidate c ON f.doc_id = c.doc_id
-        LEFT JOIN quarantined q ON q.doc_id = f.doc_id
+        LEFT JOIN failed_copy x ON x.doc_id = f.doc_id AND x.sha256 = f.sha256
         ORDER BY f.source_file
         """
     )

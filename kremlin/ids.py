@@ -37,6 +37,12 @@ def doc_id(page: ParsedPage) -> str:
 
 
 SITE_ID_PREFIX = "en.kremlin.ru/d/"
+SOURCE_URL_PREFIX = "http://en.kremlin.ru/events/president/news/"
+"""A page's ``source_url`` is this prefix and its site id (the form the corpus names files by)."""
+
+
+def source_url(kremlin_id: int) -> str:
+    return f"{SOURCE_URL_PREFIX}{int(kremlin_id)}"
 
 
 SITE_DOC_ID_SQL = "('k' || left(sha256('" + SITE_ID_PREFIX + "' || CAST({} AS VARCHAR)), 16))"

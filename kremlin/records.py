@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kremlin.ids import content_sha256, doc_id
+from kremlin.ids import content_sha256, doc_id, source_url
 from kremlin.instants import moscow_instant, to_utc
 from kremlin.placenorm import normalise_place
 from schemas.page import ParsedPage
 
-KREMLIN_URL = "http://en.kremlin.ru/events/president/news/{}"
 # What only one text style carries: left out of the content hash.
 _STYLE_ONLY = {"text_style": True, "footer": {"kremlin_id"}}
 
@@ -25,7 +24,7 @@ def page_rows(page: ParsedPage) -> tuple[dict[str, Any], list[dict[str, Any]], l
     document = {
         "doc_id": did,
         "kremlin_id": f.kremlin_id,
-        "source_url": KREMLIN_URL.format(f.kremlin_id) if f.kremlin_id is not None else None,
+        "source_url": source_url(f.kremlin_id) if f.kremlin_id is not None else None,
         "category": h.category,
         "title": h.title,
         "summary": "\n\n".join(h.summary) if h.summary else None,

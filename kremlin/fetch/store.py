@@ -24,9 +24,9 @@ import tempfile
 from pathlib import Path
 
 from kremlin.fetch.state import STATE_FILENAME
-from kremlin.layout import FETCH_HTML_DIR, FETCH_STATE_DIR
+from kremlin.layout import FETCH_HTML_DIR, FETCH_STATE_DIR, FETCHED_TEXT_NAME
 
-_TEXT_NAME = re.compile(r"^(\d+)\.txt$")
+_TEXT_NAME = re.compile("^" + re.escape(FETCHED_TEXT_NAME).replace(r"\{\}", r"(\d+)") + "$")
 LOCK_FILENAME = "lock"
 
 
@@ -81,7 +81,7 @@ class RawStore:
                 leftover.unlink()
 
     def text_path(self, kremlin_id: int) -> Path:
-        return self.raw_dir / f"{kremlin_id}.txt"
+        return self.raw_dir / FETCHED_TEXT_NAME.format(kremlin_id)
 
     def html_path(self, kremlin_id: int) -> Path:
         return self.html_dir / f"{kremlin_id}.html.gz"

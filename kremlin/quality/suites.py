@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from kremlin.build import STAGED
 from kremlin.contract import columns, enum_values
+from kremlin.ids import SOURCE_URL_PREFIX
 from schemas.tables import (
     QUALITY_REASON_PREFIX,
     TABLES,
@@ -42,8 +43,7 @@ Severity = Literal["critical", "warning"]
 Scope = Literal["row", "dataset"]
 
 DOC_ID_REGEX = r"^k[0-9a-f]{16}$"
-SOURCE_URL_PREFIX = "http://en.kremlin.ru/events/president/news/"
-SOURCE_URL_REGEX = r"^http://en\.kremlin\.ru/events/president/news/[0-9]+$"
+SOURCE_URL_REGEX = "^" + re.escape(SOURCE_URL_PREFIX) + "[0-9]+$"
 PERSON_ID_REGEX = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SHA256_REGEX = r"^[0-9a-f]{64}$"
 MOSCOW = "Europe/Moscow"
