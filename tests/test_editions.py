@@ -100,11 +100,23 @@ def test_mlcroissant_validates(release: Built) -> None:
 
 
 @pytest.mark.slow
+def _absl_to_real_stderr() -> None:
+    """absl (imported by mlcroissant) binds its handler to the sys.stderr of its import:
+    inside a test, pytest's capture file. A later ``logging.config.dictConfig`` (Prefect's
+    logging set-up) closes every handler, and absl's close() closes a stream that is not
+    the current sys.stderr: pytest's capture file, so the next test failed with "I/O
+    operation on closed file". Bound to the process's own stderr it is never closed."""
+    from absl import logging as absl_logging
+
+    absl_logging.get_absl_handler().python_handler.stream = sys.__stderr__
+
+
 def test_croissant_reads_documents_from_the_parquet_files(sample: Built) -> None:
     """mlcroissant follows the FileSet glob into the files and extracts every column,
     `year` included (it is read from inside the partition files)."""
     import mlcroissant as mlc
 
+    _absl_to_real_stderr()
     ds = mlc.Dataset(str(sample.version_dir / "croissant.json"))
     records = list(itertools.islice(ds.records("documents"), 10))
     got = sorted(r["documents/doc_id"].decode() for r in records)
