@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 import pycrfsuite  # noqa: E402
 
 from kremlin.parser.page import PageLayout, read_layout  # noqa: E402
-from tools.train_parser import CORPUS, PARAMS, Example, examples  # noqa: E402
+from tools.train_parser import CORPUS, PARAMS, Example, examples, tag_all  # noqa: E402
+from tools.train_parser import fit as fit_model  # noqa: E402
 
 
 def fold_of(kremlin_id: int, folds: int, seed: int) -> int:
@@ -49,30 +50,17 @@ def run_fold(
 ) -> tuple[int, int, int, int, Counter, list[tuple[str, int, str, str]]]:
     """(wrong pages, pages, wrong lines, lines, (gold, tagged) counts of the wrong lines,
     (file, line, gold, tagged) of each wrong line) of ``held`` under a model fitted on ``fit``."""
-    trainer = pycrfsuite.Trainer(algorithm="lbfgs", verbose=False)
-    for ex in fit:
-        trainer.append(ex.features, ex.labels)
-    trainer.set_params(params)
     with tempfile.TemporaryDirectory() as tmp:
-        model = str(Path(tmp) / "fold.crfsuite")
-        trainer.train(model)
+        model = Path(tmp) / "fold.crfsuite"
+        fit_model(fit, params, model)
         tagger = pycrfsuite.Tagger()
-        tagger.open(model)
-        wrong_pages = wrong_lines = lines = 0
-        confusion: Counter = Counter()
-        wrong: list[tuple[str, int, str, str]] = []
-        for ex in held:
-            tagged = tagger.tag(ex.features)
-            pairs = [(g, t) for t, g in zip(tagged, ex.labels, strict=True) if g != t]
-            wrong.extend(
-                (ex.file, k, g, t) for k, (t, g) in enumerate(zip(tagged, ex.labels, strict=True)) if g != t
-            )
-            confusion.update(pairs)
-            bad = len(pairs)
-            wrong_lines += bad
-            wrong_pages += bad > 0
-            lines += len(ex.labels)
-    return wrong_pages, len(held), wrong_lines, lines, confusion, wrong
+        tagger.open(str(model))
+        tagged = tag_all(tagger, held)
+    wrong = [(t.example.file, k, g, got) for t in tagged for k, g, got in t.wrong]
+    confusion = Counter((g, got) for _, _, g, got in wrong)
+    wrong_pages = sum(bool(t.wrong) for t in tagged)
+    lines = sum(len(ex.labels) for ex in held)
+    return wrong_pages, len(held), len(wrong), lines, confusion, wrong
 
 
 def _show(corpus: Path, wrong: list[tuple[str, int, str, str]]) -> None:

@@ -154,14 +154,37 @@ def examples(corpus: Path, which: str) -> tuple[list[Example], Counter[str]]:
     return out, skipped
 
 
-def line_accuracy(tagger: pycrfsuite.Tagger, exs: list[Example]) -> dict[str, float]:
-    lines = right = pages = 0
+def fit(exs: list[Example], params: dict, model: Path) -> None:
+    """Fit the CRF on ``exs`` in their order (the same examples give the same model bytes)."""
+    trainer = pycrfsuite.Trainer(algorithm="lbfgs", verbose=False)
+    for ex in exs:
+        trainer.append(ex.features, ex.labels)
+    trainer.set_params(params)
+    trainer.train(str(model))
+
+
+@dataclass(frozen=True)
+class Tagged:
+    example: Example
+    wrong: list[tuple[int, str, str]]
+    """(line, gold label, tagged label) of each line the model labels wrong."""
+
+
+def tag_all(tagger: pycrfsuite.Tagger, exs: list[Example]) -> list[Tagged]:
+    out = []
     for ex in exs:
         got = tagger.tag(ex.features)
-        ok = sum(a == b for a, b in zip(got, ex.labels, strict=True))
-        lines += len(ex.labels)
-        right += ok
-        pages += ok == len(ex.labels)
+        out.append(
+            Tagged(ex, [(k, g, t) for k, (t, g) in enumerate(zip(got, ex.labels, strict=True)) if g != t])
+        )
+    return out
+
+
+def line_accuracy(tagger: pycrfsuite.Tagger, exs: list[Example]) -> dict[str, float]:
+    tagged = tag_all(tagger, exs)
+    lines = sum(len(ex.labels) for ex in exs)
+    right = lines - sum(len(t.wrong) for t in tagged)
+    pages = sum(not t.wrong for t in tagged)
     return {"lines": round(right / max(lines, 1), 5), "pages": round(pages / max(len(exs), 1), 5)}
 
 
@@ -176,13 +199,9 @@ def main() -> int:
     t0 = time.perf_counter()
     train, skipped = examples(args.corpus, "train")
     valid, skipped_v = examples(args.corpus, "validation")
-    trainer = pycrfsuite.Trainer(algorithm="lbfgs", verbose=False)
-    for ex in train:
-        trainer.append(ex.features, ex.labels)
-    trainer.set_params(PARAMS)
     args.out.mkdir(parents=True, exist_ok=True)
     model = args.out / "body.crfsuite"
-    trainer.train(str(model))
+    fit(train, PARAMS, model)
     seconds = time.perf_counter() - t0
     tagger = pycrfsuite.Tagger()
     tagger.open(str(model))
