@@ -95,24 +95,34 @@ class InputFile:
 
 
 def display_name(raw: bytes) -> str:
-    """A printable, lossless-looking form of a file name (lossless with ``name_hex``).
+    """A printable form of a file name, one-to-one (so ``source_file`` stays a key), and
+    lossless with ``name_hex``.
 
-    Valid UTF-8 without control characters is kept as it is; undecodable bytes become
-    ``\\xNN`` and control characters ``\\n``, ``\\t``, ``\\xNN``.
+    Valid UTF-8 without control characters or backslashes is kept as it is. Otherwise a
+    backslash becomes ``\\\\``, an undecodable byte ``\\xNN`` and a control or invisible
+    character ``\\n``, ``\\t``, ``\\r``, ``\\xNN`` (below 0x80), ``\\uNNNN`` or ``\\UNNNNNNNN``: a backslash always starts
+    an escape, so no two names show alike (``bad\\xff.txt`` with a byte 0xFF, and the
+    same name spelled with a backslash, ``bad\\\\xff.txt``).
     """
-    text = raw.decode("utf-8", errors="backslashreplace")
-    if text.isprintable():
+    text = raw.decode("utf-8", errors="surrogateescape")
+    if text.isprintable() and "\\" not in text:
         return text
-    out = []
-    for ch in text:
-        if ch.isprintable():
-            out.append(ch)
-        elif ch in "\n\t\r":
-            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[ch])
-        else:
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-    return "".join(out)
+    return "".join(map(_shown_char, text))
+
+
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\"}
+
+
+def _shown_char(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape's stand-in for the undecodable byte code - 0xDC00
+        return f"\\x{code - 0xDC00:02x}"
+    if ch in _ESCAPES:
+        return _ESCAPES[ch]
+    if ch.isprintable():
+        return ch
+    # Bytes >= 0x80 are the undecodable ones above, so a character from 0x80 on is \\u or \\U.
+    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _entry(raw: bytes, path: str, **kw) -> InputFile:
@@ -120,7 +130,7 @@ def _entry(raw: bytes, path: str, **kw) -> InputFile:
         plain = raw.decode()
     except UnicodeDecodeError:
         plain = ""
-    if plain and plain.isprintable():  # nearly every name: shown as it is, nothing to keep
+    if plain and plain.isprintable() and "\\" not in plain:  # nearly every name: shown as it is
         return InputFile(plain, path, **kw)
     shown = display_name(raw)
     return InputFile(shown, path, name_hex=None if shown.encode() == raw else raw.hex(), **kw)

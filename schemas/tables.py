@@ -169,8 +169,9 @@ class SourceFileRow(_Row):
     """One row per input file, always: published, duplicate or rejected."""
 
     source_file: str = col(
-        "Entry name in RAW_DIR as displayed: a name that is not valid UTF-8 or holds control "
-        "characters has those bytes written as backslash escapes (\\xNN, \\n, \\t).",
+        "Entry name in RAW_DIR as displayed, one-to-one: a name that is not valid UTF-8 or holds "
+        "control or invisible characters or a backslash has them written as backslash escapes "
+        "(\\xNN for a byte, \\n, \\t, \\uNNNN, and \\\\ for a backslash).",
         pk=True,
     )
     name_hex: str | None = col(

@@ -188,6 +188,21 @@ def test_name_with_invalid_utf8_bytes_is_kept_losslessly(tmp_path):
     assert manifest["lineage"]["by_status"]["published"] == 3
 
 
+def test_names_spelled_like_each_others_escapes_are_two_entries(tmp_path):
+    """A byte 0xFF in one name and the characters `\\xff` in another (or a real zero-width
+    space and its spelling): two rows, both published; shown alike, they blocked the release."""
+    raw = _landing(tmp_path)
+    names = [b"bad\xff.txt", b"bad\\xff.txt", "zero\u200bwidth.txt".encode(), b"zero\\u200bwidth.txt"]
+    for k, name in enumerate(names):
+        with open(os.path.join(os.fsencode(raw), name), "wb") as fh:
+            fh.write(make_page(title=f"Meeting number {k} on a look-alike name").encode())
+    summary = _run(raw, tmp_path / "cur")
+    assert summary["published"] == len(GOOD) + len(names)
+    for name in names:
+        row = _assert_outcome(tmp_path / "cur", raw, display_name(name), "published", None)
+        assert bytes.fromhex(row[0]) == name
+
+
 def test_name_with_newline_and_tab(tmp_path):
     raw = _landing(tmp_path)
     (raw / "bad\nname\t.txt").write_text(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import subprocess
 import sys
 import time
@@ -27,7 +28,12 @@ from tests.conftest import ROOT
         (b"new\nline\t.txt", "new\\nline\\t.txt", True),
         (b"bell\x07.txt", "bell\\x07.txt", True),
         ("zero\u200bwidth.txt".encode(), "zero\\u200bwidth.txt", True),
-        (b"back\\slash.txt", "back\\slash.txt", False),
+        # A backslash always starts an escape, so a name spelled like another's escape differs.
+        (b"back\\slash.txt", "back\\\\slash.txt", True),
+        (b"bad\\xff.txt", "bad\\\\xff.txt", True),
+        ("c1\x80.txt".encode(), "c1\\u0080.txt", True),
+        (b"c1\x80.txt", "c1\\x80.txt", True),
+        ("astral\U000e0001.txt".encode(), "astral\\U000e0001.txt", True),
     ],
 )
 def test_entry_names_are_printable_and_lossless(raw, shown, keeps_hex):
@@ -35,6 +41,17 @@ def test_entry_names_are_printable_and_lossless(raw, shown, keeps_hex):
     assert entry.source_file == shown
     assert (entry.name_hex is not None) == keeps_hex
     assert entry.raw_name == raw
+
+
+def test_shown_names_are_one_to_one() -> None:
+    """``source_file`` is the key of source_files: two names never show alike (two that did
+    blocked the release on source_files.source_file.unique)."""
+    rng = random.Random(7)
+    alphabet = [b"a", b"\\", b"x", b"f", b"u", b"0", b"\xff", b"\x80", b"\n", "\u200b".encode(), "é".encode()]
+    names = {b"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(20000)}
+    shown = {inventory.display_name(n) for n in names}
+    assert len(shown) == len(names)
+    assert all(s.isprintable() for s in shown)
 
 
 def _old_files(raw: Path, names: list[bytes]) -> None:
