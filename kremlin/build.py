@@ -53,6 +53,7 @@ from kremlin.persons import (
     row_columns,
 )
 from kremlin.versions import FINGERPRINT_PARTS, copy_and_flush, refresh_fingerprint_parts
+from schemas.page import READ_STAGE
 from schemas.tables import QUALITY_REASON_PREFIX, TABLES
 
 DUPLICATE_RULE = (
@@ -238,13 +239,17 @@ def _load_outcomes(con: duckdb.DuckDBPyConnection, cache_dir: Path) -> None:
         )
         return
     glob = sql_str(str(cache_dir / "*" / "outcomes.parquet"))
-    # A sha256 may sit in two shards (runs that overlapped): take the first shard by name.
+    # A sha256 may sit in two shards (runs that overlapped, or a file that could not be read
+    # and was parsed again by a later run): take a parse of its bytes over a failed read,
+    # then the first shard by name.
     con.execute(
         f"""
         CREATE TEMP TABLE outcome AS
         SELECT sha256, doc_id, kremlin_id, shard, reject_reason, reject_stage, reject_message FROM (
             SELECT o.*, regexp_replace(o.filename, '/[^/]+$', '') AS shard,
-                   row_number() OVER (PARTITION BY o.sha256 ORDER BY o.filename) AS rn
+                   row_number() OVER (
+                       PARTITION BY o.sha256 ORDER BY o.reject_stage IS NOT DISTINCT FROM {sql_str(READ_STAGE)}, o.filename
+                   ) AS rn
             FROM read_parquet({glob}, filename = true) o
             WHERE o.sha256 IN (SELECT sha256 FROM inputs)
         ) WHERE rn = 1

@@ -38,6 +38,7 @@ from kremlin.versions import (
     staging_dir,
     write_manifest,
 )
+from schemas.page import READ_STAGE
 from schemas.tables import SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -113,12 +114,21 @@ class RunPlan:
 
 
 def cached_shas(cache_dir: Path) -> set[str]:
+    """The sha256s the parse cache has an outcome for. A file that could not be read (it
+    changed or vanished between scan and parse) says nothing about its bytes: it is parsed
+    again by the next run that sees them."""
     if not any(cache_dir.glob("*/outcomes.parquet")):
         return set()
     glob = str(cache_dir / "*" / "outcomes.parquet").replace("'", "''")
     con = duckdb.connect()
     try:
-        return {r[0] for r in con.execute(f"SELECT DISTINCT sha256 FROM read_parquet('{glob}')").fetchall()}
+        return {
+            r[0]
+            for r in con.execute(
+                f"SELECT DISTINCT sha256 FROM read_parquet('{glob}') "
+                f"WHERE reject_stage IS DISTINCT FROM '{READ_STAGE}'"
+            ).fetchall()
+        }
     finally:
         con.close()
 

@@ -28,7 +28,7 @@ from kremlin.decode import decode_page
 from kremlin.inventory import EntryChanged, read_entry
 from kremlin.parser.page import parse_page
 from kremlin.records import page_rows
-from schemas.page import Reject
+from schemas.page import READ_STAGE, Reject
 from schemas.tables import DocumentRow, ParagraphRow, UtteranceRow
 
 # Parser messages quote at most a short excerpt; this bounds the rest of the text.
@@ -125,7 +125,7 @@ def parse_file(sha: str, path: str) -> tuple[dict, dict | None, list[dict], list
         data = read_entry(path, sha)
     except OSError as exc:
         detail = str(exc) if isinstance(exc, EntryChanged) else (exc.strerror or type(exc).__name__)
-        return {**outcome, **_reject("unreadable", "read", f"cannot read: {detail}")}, None, [], []
+        return {**outcome, **_reject("unreadable", READ_STAGE, f"cannot read: {detail}")}, None, [], []
     decoded = decode_page(data)
     if isinstance(decoded, Reject):
         return {**outcome, **_reject(decoded.reason, decoded.stage, decoded.message)}, None, [], []

@@ -81,6 +81,11 @@ class ParsedPage(_Model):
         return self
 
 
+READ_STAGE = "read"
+"""The stage of a file that could not be read when parsed (it changed or vanished since the
+scan): about the file at that moment, not its bytes, so the parse cache does not keep it."""
+
+
 class Reject(_Model):
     reason: RejectReason
     stage: str

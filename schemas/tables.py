@@ -188,7 +188,7 @@ class SourceFileRow(_Row):
         "document failed a row-level quality check and was quarantined."
     )
     reject_stage: str | None = col(
-        "Stage that rejected the file ('scan', 'decode', 'parse', 'validate', 'quality')."
+        "Stage that rejected the file ('scan', 'read', 'decode', 'parse', 'validate', 'rows', 'quality')."
     )
     reject_message: str | None = col(
         "What was wrong, naming the entry: for quality rejects the check and the observed value. "

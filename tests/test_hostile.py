@@ -24,7 +24,7 @@ from kremlin import runs
 from kremlin.inventory import display_name
 from tests.conftest import ROOT
 from tests.pagekit import PHONE_CALL_PAGE, dialogue_page, make_page
-from tests.runkit import publish_run
+from tests.runkit import _parse, publish_run
 
 TODAY = dt.date(2026, 12, 1)
 GOOD = {
@@ -201,6 +201,24 @@ def test_names_spelled_like_each_others_escapes_are_two_entries(tmp_path):
     for name in names:
         row = _assert_outcome(tmp_path / "cur", raw, display_name(name), "published", None)
         assert bytes.fromhex(row[0]) == name
+
+
+def test_file_changed_during_the_parse_is_parsed_again_next_run(tmp_path):
+    """A file that changes between scan and parse is `unreadable` in that run only: the
+    next run that sees the scanned bytes parses them (the failed read is not cached)."""
+    raw, curated = _landing(tmp_path), tmp_path / "cur"
+    page = make_page(title="Meeting on a file that changes while the run reads it")
+    (raw / "x.txt").write_text(page, encoding="utf-8")
+    with runs.locked(curated, timeout=60):
+        plan = runs.plan_run(raw, curated, runs.scan(raw, curated))
+        with open(raw / "x.txt", "a", encoding="utf-8") as fh:
+            fh.write("\n")  # a writer appends after the scan
+        _parse(plan, 1)
+    (scanned,) = [f.sha256 for f in plan.inputs if f.source_file == "x.txt"]
+    assert scanned not in runs.cached_shas(plan.cache_dir), "a failed read is not a parse of the bytes"
+    (raw / "x.txt").write_text(page, encoding="utf-8")  # the scanned bytes again
+    _run(raw, curated)
+    _assert_outcome(curated, raw, "x.txt", "published", None)
 
 
 def test_name_with_newline_and_tab(tmp_path):
