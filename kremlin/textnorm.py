@@ -24,8 +24,16 @@ _BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 # DEL and the C1 controls but NEL (U+0085, white space to str.split): no text has them either,
 # and a terminal reads U+009B as the start of an escape sequence, as it reads ESC [.
 _C1_CONTROLS = "".join(map(chr, [0x7F, *range(0x80, 0x85), *range(0x86, 0xA0)]))
+# Unicode's noncharacters (U+FDD0-U+FDEF and the last two code points of every plane, U+FFFE
+# and U+FFFF among them): reserved for a program's internal use, never text to interchange.
+_NONCHARACTERS = "".join(
+    [
+        *map(chr, range(0xFDD0, 0xFDF0)),
+        *(chr(p + c) for p in range(0, 0x110000, 0x10000) for c in (0xFFFE, 0xFFFF)),
+    ]
+)
 # Deleted from every form of a line, the published text included.
-_REMOVED = dict.fromkeys(map(ord, CONTROL_CHARS + _C1_CONTROLS + _BIDI_CONTROLS), None)
+_REMOVED = dict.fromkeys(map(ord, CONTROL_CHARS + _C1_CONTROLS + _BIDI_CONTROLS + _NONCHARACTERS), None)
 # Invisible characters the site leaves in its text (word-joiners, BOM, soft hyphen), and the
 # direction marks (LRM, RLM, ALM), which only set the direction of the characters beside them
 # (they reorder nothing else): body text keeps them as published, metadata drops them.
@@ -40,9 +48,9 @@ class CleanLine(NamedTuple):
     """One raw line, cleaned once.
 
     ``text``: the published text (NFC, every white-space run one plain space, stripped; BOM,
-    C0 and C1 control characters and bidi embeddings, overrides and isolates removed; zero-width
-    characters, soft hyphens and direction marks kept, as the site publishes them inside words
-    and the oracle text of a paragraph keeps them). ``meta``: the same without the invisible
+    C0 and C1 control characters, noncharacters and bidi embeddings, overrides and isolates
+    removed; zero-width characters, soft hyphens and direction marks kept, as the site
+    publishes them inside words and the oracle text of a paragraph keeps them). ``meta``: the same without the invisible
     characters, for header and footer fields, labels, names and ids.
     (A named tuple: immutable, and about twice as cheap to build as a frozen dataclass.)
     """

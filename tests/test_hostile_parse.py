@@ -44,6 +44,12 @@ def _outcome(tmp_path: Path, text: str) -> tuple[dict, dict | None]:
         # A time line that names no time of day is not quietly published as a paragraph.
         (make_page(time="25:61"), "invalid_date", "25:61"),
         (make_page(time="24:00"), "invalid_date", "24:00"),
+        # A mangled time line is not published as a paragraph (with the place line taken
+        # for another): digits of another script, a full-width colon, a leading zero too many.
+        (make_page(time="１５:４０"), "invalid_date", "HH:MM"),
+        (make_page(time="١٥:٤٠"), "invalid_date", "HH:MM"),
+        (make_page(time="15：40"), "invalid_date", "HH:MM"),
+        (make_page(time="015:40"), "invalid_date", "HH:MM"),
         # Digits of another script are not the site's date line.
         (make_page(date="March 3, ٢٠١٥"), "no_date", "no date line"),
         # Too many lines for a page: refused before the text is split.
@@ -55,6 +61,10 @@ def _outcome(tmp_path: Path, text: str) -> tuple[dict, dict | None]:
         "publication-year-1",
         "time-25:61",
         "time-24:00",
+        "time-fullwidth-digits",
+        "time-arabic-digits",
+        "time-fullwidth-colon",
+        "time-three-digit-hour",
         "arabic-digits",
         "lines",
         "crlf-lines",

@@ -202,6 +202,12 @@ LINES = [
     ("tab stays white space", "a\tb", "a b", "a b"),
     ("direction mark: invisible", "\u200eEvents\u200f", "\u200eEvents\u200f", "Events"),
     ("override: removed", "\u202eEvents\u202c", "Events", "Events"),
+    (
+        "noncharacters: removed",
+        "Meeting\ufffe with\uffff \U0010fffeGovernor\ufdd0",
+        "Meeting with Governor",
+        "Meeting with Governor",
+    ),
     ("isolate between a letter and its accent", "Cafe\u2066\u0301", "Caf\u00e9", "Caf\u00e9"),
 ]
 

@@ -37,6 +37,10 @@ DATE_LINE = re.compile(
     re.ASCII,
 )
 TIME_LINE = re.compile(r"^(?P<h>\d{1,2}):(?P<mi>\d{2})$", re.ASCII)
+# What a time line can look like however it was mangled: digits of any script, any colon-
+# like separator (U+003A, U+FF1A, U+FE55, U+2236, U+02D0), a leading zero too many. Such a
+# line is no paragraph; TIME_LINE says whether it is a time the site prints.
+_TIME_LIKE = re.compile(r"^\d{1,4}\s*[:\uff1a\ufe55\u2236\u02d0]\s*\d{1,4}$")
 PUBLICATION = re.compile(
     r"^(?P<m>[A-Z][a-z]+)\s+(?P<d>\d{1,2}),\s*(?P<y>\d{4}),\s*(?P<h>\d{1,2}):(?P<mi>\d{2})$",
     re.ASCII,
@@ -103,6 +107,8 @@ def parse_time_line(line: str) -> str | None:
     a paragraph and leave the event without its time."""
     m = TIME_LINE.match(line)
     if not m:
+        if _TIME_LIKE.match(line):
+            raise InvalidDate(f"time line not in the site's form (ASCII HH:MM): {line!r}")
         return None
     h, mi = int(m.group("h")), int(m.group("mi"))
     if h > 23 or mi > 59:
