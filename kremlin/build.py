@@ -62,7 +62,7 @@ Files that give the same `doc_id` are one document. Its copies are ranked: page-
 (they carry the site's id) first, then those whose file name names the page (below), then
 by file name. The published copy is the first that passes the row-level quality checks:
 a copy that fails one is rejected with the check's reason (with every file of the same
-bytes), and the next copy with other bytes is checked in its place. The other files are
+bytes), and the page's other copies (other bytes) are checked in its place. The other files are
 `duplicate`, with `duplicate_of` naming the published file; a document none of whose copies
 passes is quarantined. """
     + PAGE_FILE_NAME_RULE
@@ -347,46 +347,38 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, cache_dir: Path, docs: str = "ne
         )
 
 
-_FAILED_COPY_DDL = (
-    "CREATE TEMP TABLE failed_copy (doc_id VARCHAR, sha256 VARCHAR, source_file VARCHAR, "
-    "reason VARCHAR, message VARCHAR, round INTEGER)"
-)
-"""The copies that failed a row check: the one checked (``source_file``) stands for its bytes;
-``round`` counts the checks (0 for the build's own, then one per fallback)."""
+_FAILED_COPY_DDL = "CREATE TEMP TABLE failed_copy (doc_id VARCHAR, sha256 VARCHAR, source_file VARCHAR, reason VARCHAR, message VARCHAR)"
+"""The copies that failed a row check: the one checked (``source_file``) stands for its bytes."""
 
 
 def _fall_back(
     con: duckdb.DuckDBPyConnection, cache_dir: Path, row_checker: RowChecker, verdict: RowVerdict
 ) -> list[Quarantine]:
-    """Give each document whose published copy failed a row check its next copy with other
-    bytes, checked in turn, until a copy passes or none is left; return the failures of
-    the documents left with no passing copy (quarantined).
+    """Give each document whose published copy failed a row check its best-ranked other
+    copy (other bytes) that passes; return the failures of the documents with none left
+    (quarantined).
 
-    Every failed copy is kept in ``failed_copy``, for its files' reasons. Copies are
-    tried in rank order, so the outcome depends on the files alone (cold = incremental);
-    only the documents that fell back are staged and checked again."""
-    failures, round_ = verdict.quarantine, 0
-    while failures:
-        _record_failed(con, failures, round_)
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE next_copy AS
-            SELECT doc_id, source_file, sha256, shard FROM (
-                SELECT f.*, row_number() OVER (PARTITION BY f.doc_id ORDER BY f.copy_rank) AS rn
-                FROM file_outcome f
-                WHERE f.doc_id IN (SELECT doc_id FROM failed_copy WHERE round = {round_})
-                  AND (f.doc_id, f.sha256) NOT IN (SELECT doc_id, sha256 FROM failed_copy)
-            ) WHERE rn = 1
-            """
-        )
-        if not con.execute("SELECT count(*) FROM next_copy").fetchone()[0]:
-            break
-        for table in ("candidate", "new_docs"):
-            con.execute(
-                f"UPDATE {table} t SET source_file = n.source_file, sha256 = n.sha256, shard = n.shard "
-                "FROM next_copy n WHERE t.doc_id = n.doc_id"
-            )
-        failures, round_ = _check_aside(con, cache_dir, row_checker), round_ + 1
+    The other copies of all such documents are checked in one more round, each under a
+    stand-in doc_id (``_COPY_ID``), so a page with many failing copies costs two rounds,
+    not one per copy. Every failed copy is kept in ``failed_copy``, for its files' reasons.
+    The winner is the first by rank, so the outcome depends on the files alone (cold =
+    incremental)."""
+    if not verdict.quarantine:
+        return []
+    _record_failed(con, verdict.quarantine, "(SELECT *, doc_id AS real_id FROM candidate)")
+    con.execute(
+        f"""
+        CREATE TEMP TABLE copy_docs AS
+        SELECT {_COPY_ID} AS doc_id, doc_id AS real_id, source_file, sha256, shard, copy_rank FROM (
+            SELECT f.*, row_number() OVER (PARTITION BY f.doc_id, f.sha256 ORDER BY f.copy_rank) AS k
+            FROM file_outcome f
+            WHERE f.doc_id IN (SELECT doc_id FROM failed_copy)
+              AND (f.doc_id, f.sha256) NOT IN (SELECT doc_id, sha256 FROM failed_copy)
+        ) WHERE k = 1
+        """
+    )
+    if con.execute("SELECT count(*) FROM copy_docs").fetchone()[0]:
+        _check_copies(con, cache_dir, row_checker)
     # Only a document that failed in the first round can have no passing copy left.
     left = {
         r[0]
@@ -397,6 +389,11 @@ def _fall_back(
     return [q for q in verdict.quarantine if q.doc_id in left]
 
 
+_COPY_ID = "('k' || left(sha256(doc_id || ':' || sha256), 16))"
+"""A copy's stand-in doc_id while it is checked beside the other copies of its document
+(a valid doc_id, so the pattern check reads it as any other)."""
+
+
 def _first_failures(failures: list[Quarantine]) -> dict[str, Quarantine]:
     first: dict[str, Quarantine] = {}
     for q in failures:
@@ -404,8 +401,9 @@ def _first_failures(failures: list[Quarantine]) -> dict[str, Quarantine]:
     return first
 
 
-def _record_failed(con: duckdb.DuckDBPyConnection, failures: list[Quarantine], round_: int) -> None:
-    """The current copies of the documents that failed: into ``failed_copy``, with the reason."""
+def _record_failed(con: duckdb.DuckDBPyConnection, failures: list[Quarantine], copies: str) -> None:
+    """The copies that failed (``copies``: a relation of the checked copies, ``doc_id`` as
+    checked, ``real_id``, ``sha256``, ``source_file``): into ``failed_copy``, with the reason."""
     first = _first_failures(failures)
     table = pa.table(
         {
@@ -416,27 +414,43 @@ def _record_failed(con: duckdb.DuckDBPyConnection, failures: list[Quarantine], r
     )
     with _registered(con, "failed_arrow", table):
         con.execute(
-            f"INSERT INTO failed_copy SELECT c.doc_id, c.sha256, c.source_file, f.reason, f.message, {round_} "
-            "FROM failed_arrow f JOIN candidate c USING (doc_id)"
+            "INSERT INTO failed_copy SELECT c.real_id, c.sha256, c.source_file, f.reason, f.message "
+            f"FROM failed_arrow f JOIN {copies} c USING (doc_id)"
         )
 
 
-def _check_aside(
-    con: duckdb.DuckDBPyConnection, cache_dir: Path, row_checker: RowChecker
-) -> list[Quarantine]:
-    """Stage and check the rows of ``next_copy`` alone, then merge them with the rest."""
+def _check_copies(con: duckdb.DuckDBPyConnection, cache_dir: Path, row_checker: RowChecker) -> None:
+    """Check the rows of ``copy_docs`` alone; publish each document's first passing copy."""
     for table in CONTENT_TABLES:
-        con.execute(f"DELETE FROM {STAGED[table]} WHERE doc_id IN (SELECT doc_id FROM next_copy)")
         con.execute(f"ALTER TABLE {STAGED[table]} RENAME TO held_{table}")
-    _stage_rows(con, cache_dir, docs="next_copy")
-    failures = row_checker(con).quarantine
+    _stage_rows(con, cache_dir, docs="copy_docs")
+    _record_failed(con, row_checker(con).quarantine, "copy_docs")
+    con.execute(
+        """
+        CREATE TEMP TABLE next_copy AS
+        SELECT real_id, doc_id AS copy_id, source_file, sha256, shard FROM (
+            SELECT c.*, row_number() OVER (PARTITION BY c.real_id ORDER BY c.copy_rank) AS rn
+            FROM copy_docs c
+            WHERE (c.real_id, c.sha256) NOT IN (SELECT doc_id, sha256 FROM failed_copy)
+        ) WHERE rn = 1
+        """
+    )
+    for table in ("candidate", "new_docs"):
+        con.execute(
+            f"UPDATE {table} t SET source_file = n.source_file, sha256 = n.sha256, shard = n.shard "
+            "FROM next_copy n WHERE t.doc_id = n.real_id"
+        )
     for table in CONTENT_TABLES:
         keys = ", ".join(c.name for c in columns(TABLES[table]) if c.pk)
-        con.execute(f"INSERT INTO held_{table} SELECT * FROM {STAGED[table]}")
+        # The winners' rows replace their failed copy's, under the document's own id.
+        con.execute(f"DELETE FROM held_{table} WHERE doc_id IN (SELECT real_id FROM next_copy)")
+        con.execute(
+            f"INSERT INTO held_{table} SELECT s.* REPLACE (n.real_id AS doc_id) "
+            f"FROM {STAGED[table]} s JOIN next_copy n ON s.doc_id = n.copy_id"
+        )
         con.execute(f"DROP TABLE {STAGED[table]}")
         con.execute(f"CREATE TEMP TABLE {STAGED[table]} AS SELECT * FROM held_{table} ORDER BY {keys}")
         con.execute(f"DROP TABLE held_{table}")
-    return failures
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection) -> None:

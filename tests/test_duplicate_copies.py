@@ -137,6 +137,36 @@ def test_failed_copies_say_why_and_which_bytes(tmp_path: Path) -> None:
     assert rows["a.txt"][4] is None and rows["c.txt"][4] is not None, "a rejected file has no doc_id"
 
 
+def test_many_failing_copies_cost_two_rounds_of_checks(tmp_path: Path) -> None:
+    """All other copies of a page are checked in one round: a page with many failing copies
+    costs two runs of the row checks, not one per copy."""
+    files = {f"a{k}.txt": _copy(date=f"May {k + 1}, 2199") for k in range(6)} | {"b.txt": GOOD}
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, text in files.items():
+        (raw / name).write_text(text, encoding="utf-8")
+    built = parse_and_build(raw, tmp_path / "work")
+    rounds = []
+
+    def checker(con):
+        rounds.append(con.execute("SELECT count(*) FROM staged_documents").fetchone()[0])
+        return check_staged(con, today=TODAY)
+
+    db = tmp_path / "checked.duckdb"
+    build_database(db, built.plan.inputs, built.plan.cache_dir, row_checker=checker)
+    assert rounds == [1, 6], "the first copy, then the six others at once"
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        got = dict(con.execute("SELECT source_file, status FROM source_files").fetchall())
+    finally:
+        con.close()
+    assert got == {
+        **{f"a{k}.txt": "rejected" for k in range(1, 6)},
+        "a0.txt": "rejected",
+        "b.txt": "published",
+    }
+
+
 def _fingerprint(curated: Path) -> str:
     return json.loads((curated / "latest" / "manifest.json").read_text(encoding="utf-8"))[
         "dataset_fingerprint"
