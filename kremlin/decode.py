@@ -91,6 +91,7 @@ _FOREIGN_SYMBOLS = frozenset(_SYMBOLS) - _TYPOGRAPHIC_SET
 # ("Putin—who"). Any other (``ћ»ƒе``, ``Њ€„е``) is a letter of another code page.
 _INNER_MARKS = frozenset("’‘").union(c for c in _MARKS if unicodedata.category(c) == "Pd")
 _FOREIGN_MARKS = frozenset(_MARKS) - _INNER_MARKS
+_NON_WESTERN_MARKS = _FOREIGN_MARKS - frozenset(_upper_half(_CODE_PAGES[:1], _PUNCTUATION))
 _LOWER = re.compile(f"[a-z{re.escape(_upper_half(_CODE_PAGES, frozenset({'Ll'})))}]")
 _ASCII_BYTES = bytes(range(0x80))
 # A word with a high byte: a run of ASCII letters and high bytes (digits, white space and ASCII
@@ -335,10 +336,15 @@ def _misread(word: str) -> bool:
     for its accents, which mix scripts when misread, and English glues words ("MrPouyanné")
     and keeps what a damaged UTF-8 character leaves ("Russiaâ€™s")."""
     chars = set(word)  # a word may be a whole file long: each test is on its few distinct characters
-    if not (_FOREIGN_SYMBOLS.isdisjoint(chars) and _FOREIGN_MARKS.isdisjoint(chars)):
-        return True
     ascii_letters = any(c.isascii() for c in chars)
-    if not ascii_letters and not _TYPOGRAPHIC_SET.isdisjoint(chars):
+    if not _FOREIGN_SYMBOLS.isdisjoint(chars):
+        return True
+    if ascii_letters:
+        # cp1252's own marks (†, „, …) in an English word are what a damaged UTF-8 character
+        # read as cp1252 leaves ("Russiaâ€™s"), no sign of another code page.
+        if not _NON_WESTERN_MARKS.isdisjoint(chars):
+            return True
+    elif not (_FOREIGN_MARKS.isdisjoint(chars) and _TYPOGRAPHIC_SET.isdisjoint(chars)):
         return True
     scripts = {_script(c) for c in chars} - {None}
     if len(scripts) > 1 or (not ascii_letters and _upper_after_lower(word)):
