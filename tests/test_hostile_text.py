@@ -296,8 +296,14 @@ DECODES: list[tuple[str, bytes, Decoded | tuple[str, str]]] = [
         "Events".encode("utf-32-le"),
         ("not_text", "UTF-16/UTF-32 without a byte order mark"),
     ),
-    ("words of no script", b"\xe9t \xc2\xf1 " * 20, ("not_text", "neither cp1252 nor cp1251 reads it")),
-    ("bytes no code page defines", b"Caf\x81 \x98", ("not_text", "cp1252 and cp1251 both leave undefined")),
+    ("words of no script", b"\xe9t \xc2\xf1 " * 20, ("not_text", "reads it as words of one script and case")),
+    # cp1252 and cp1251 leave these bytes undefined; the other code pages read a Cyrillic
+    # letter, a box-drawing character or a C1 control glued to a Latin word (CafБ, Caf│).
+    (
+        "bytes cp1252 and cp1251 leave undefined",
+        b"Caf\x81 \x98",
+        ("not_text", "reads it as words of one script and case (1 of"),
+    ),
 ]
 
 
