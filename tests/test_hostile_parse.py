@@ -83,6 +83,16 @@ def _parsed(text: str) -> ParsedPage:
     return page
 
 
+def test_a_lead_that_begins_with_announcement_is_a_lead() -> None:
+    """A lead line may begin with the word: without a digit it is no (unreadable) date line,
+    and the page's own date line below it is read; one with digits still is."""
+    page = _parsed(make_page(summary=("Announcement, the President will visit the region.",)))
+    assert page.header.summary == ["Announcement, the President will visit the region."]
+    assert page.header.event_date.isoformat() == "2015-03-03"
+    bad = parse_page(make_page(date="Announcement, Mayy 5, 2015"))
+    assert getattr(bad, "reason", None) == "invalid_date"
+
+
 @pytest.mark.parametrize(
     ("body", "photo_count", "photo_start", "paragraphs"),
     [

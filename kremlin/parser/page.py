@@ -108,9 +108,13 @@ def read_layout(text: str) -> PageLayout | Reject:
         kind = "a date line" if looks_like_date(title) else f"the footer line {title!r}"
         return _reject("no_title", f"the line after the category is {kind}, not a title")
 
+    # The date line is the first that reads as one, or an announcement's that does not (an
+    # unreadable date, which must not leave the page to a later date line, a See-also one
+    # say). A line that begins with the word but has no digit is no date line: a lead.
     date_idx = None
     for k in range(2, min(len(meta), 2 + _MAX_HEADER_LINES)):
-        if looks_like_date(meta[k]) or meta[k].startswith("Announcement,"):
+        line = meta[k]
+        if looks_like_date(line) or (line.startswith("Announcement,") and any(c.isdigit() for c in line)):
             date_idx = k
             break
     if date_idx is None:
