@@ -51,6 +51,7 @@ import duckdb
 
 from kremlin import duck
 from kremlin.contract import columns
+from kremlin.duck import sql_str
 from schemas.tables import SCHEMA_VERSION, TABLES
 
 # Tables large enough that analysts usually want one year at a time.
@@ -67,11 +68,6 @@ _SEARCH_SOURCES = {
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _q(text: str) -> str:
-    """SQL string literal (COMMENT ON and PRAGMA take no bind parameters)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _model_doc(table: str) -> str:
@@ -112,7 +108,7 @@ def load_fts(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchone()
     if loaded and loaded[0]:
         return
-    con.execute(f"LOAD {_q(str(fts_extension_path()))}")
+    con.execute(f"LOAD {sql_str(str(fts_extension_path()))}")
 
 
 # --------------------------------------------------------------------------- views
@@ -288,10 +284,10 @@ def _comment_relation(
         [schema, name],
     ).fetchall()
     # One round trip for all the statements of the relation.
-    statements = [f"COMMENT ON {kind} {schema}.{name} IS {_q(description)}"]
+    statements = [f"COMMENT ON {kind} {schema}.{name} IS {sql_str(description)}"]
     for (col,) in cols:
         doc = column_docs.get(col) or fallback.get(col) or f"Column {col} of {name}."
-        statements.append(f'COMMENT ON COLUMN {schema}.{name}."{col}" IS {_q(doc)}')
+        statements.append(f'COMMENT ON COLUMN {schema}.{name}."{col}" IS {sql_str(doc)}')
     con.execute(";\n".join(statements))
 
 
@@ -374,7 +370,9 @@ def _empty_index(con: duckdb.DuckDBPyConnection, helper: str, pos: str) -> None:
     con.execute(
         f"CREATE OR REPLACE TABLE {helper} (search_id VARCHAR, doc_id VARCHAR, {pos} INTEGER, text VARCHAR)"
     )
-    con.execute(f"PRAGMA create_fts_index({_q(helper)}, 'search_id', 'text', {_FTS_OPTIONS}, overwrite = 1)")
+    con.execute(
+        f"PRAGMA create_fts_index({sql_str(helper)}, 'search_id', 'text', {_FTS_OPTIONS}, overwrite = 1)"
+    )
     con.execute(f"ALTER TABLE {helper} DROP COLUMN text")
     layout = _layout(con, helper)
     for table, cols in _FTS_LAYOUT.items():
@@ -521,7 +519,7 @@ def _finish_index(con: duckdb.DuckDBPyConnection, helper: str) -> None:
 def _comment_search(con: duckdb.DuckDBPyConnection, helper: str, table: str, pos: str) -> None:
     con.execute(
         f"COMMENT ON TABLE {helper} IS "
-        + _q(
+        + sql_str(
             f"Full-text search key for {table}: search_id is the single unique key that "
             f"the fts index needs (the index is {_fts(helper)}); join back to "
             f"{table} on (doc_id, {pos}). Query with {_fts(helper)}.match_bm25(search_id, "
@@ -530,10 +528,10 @@ def _comment_search(con: duckdb.DuckDBPyConnection, helper: str, table: str, pos
     )
     con.execute(
         f"COMMENT ON COLUMN {helper}.search_id IS "
-        + _q(f"'<doc_id>:<{pos}>' of the indexed {table} row; the FTS document name.")
+        + sql_str(f"'<doc_id>:<{pos}>' of the indexed {table} row; the FTS document name.")
     )
     con.execute(f"COMMENT ON COLUMN {helper}.doc_id IS 'Document id.'")
-    con.execute(f"COMMENT ON COLUMN {helper}.{pos} IS " + _q(f"{table}.{pos} of the indexed row."))
+    con.execute(f"COMMENT ON COLUMN {helper}.{pos} IS " + sql_str(f"{table}.{pos} of the indexed row."))
     for fts_table, doc in _FTS_TABLE_DOCS.items():
         _comment_relation(con, "TABLE", fts_table, f"{doc} Index of {helper}.", {}, {}, _fts(helper))
 
@@ -738,8 +736,8 @@ def _parquet_format(con: duckdb.DuckDBPyConnection, table: str) -> str:
 def _copy_parquet(con: duckdb.DuckDBPyConnection, select: str, target: Path, fmt: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     con.execute(
-        f"COPY ({select}) TO {_q(str(target))} "
-        f"({_PARQUET_OPTIONS}, KV_METADATA {{{_PARQUET_KV_KEY}: {_q(fmt)}}})"
+        f"COPY ({select}) TO {sql_str(str(target))} "
+        f"({_PARQUET_OPTIONS}, KV_METADATA {{{_PARQUET_KV_KEY}: {sql_str(fmt)}}})"
     )
 
 
@@ -898,7 +896,7 @@ def _export_incremental(
         if merge:
             # Every row of the year but those of the shared base part, in one new part.
             base = " ".join(
-                f"AND doc_id NOT IN (SELECT doc_id FROM read_parquet({_q(str(p.path))}))" for p in linked
+                f"AND doc_id NOT IN (SELECT doc_id FROM read_parquet({sql_str(str(p.path))}))" for p in linked
             )
             rest = f"{select} WHERE year = {int(year)} {base} ORDER BY {order}"
             written += _copy_part(con, rest, out_dir / partition_path(table, year, next_part), fmt)
@@ -907,7 +905,7 @@ def _export_incremental(
             # they make a new part: a year held in one part stays in one part.
             home = rewritten[0].number if rewritten else next_part
             for p in rewritten:
-                rows = f"doc_id IN (SELECT doc_id FROM read_parquet({_q(str(p.path))}))"
+                rows = f"doc_id IN (SELECT doc_id FROM read_parquet({sql_str(str(p.path))}))"
                 rows = f"({rows} AND doc_id NOT IN (SELECT doc_id FROM export_touched))"
                 if p.number == home:
                     rows = f"({rows} OR doc_id IN (SELECT doc_id FROM export_touched))"

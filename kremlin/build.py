@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from kremlin import duck
 from kremlin.contract import columns, ddl
+from kremlin.duck import sql_str
 from kremlin.ids import SITE_DOC_ID_SQL, SOURCE_URL_PREFIX
 from kremlin.inventory import InputFile
 from kremlin.layout import PAGE_FILE_NAME_RULE, names_page_sql
@@ -128,11 +129,6 @@ class BuildResult:
     row_verdict: RowVerdict | None
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)
     """Wall time of each step of the build (``copy``, ``people``, ...), for the manifest."""
-
-
-def sql_str(value: str) -> str:
-    """A SQL string literal (the one home of quoting for the build's generated SQL)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _inputs_table(inputs: list[InputFile]) -> pa.Table:

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from kremlin import duck
 from kremlin.contract import columns
+from kremlin.duck import sql_str
 from kremlin.versions import DB_FILENAME, VERSIONS
 from schemas.tables import TABLES
 
@@ -98,8 +99,8 @@ def diff_databases(
     con = duck.connect(memory=duck.PUBLISH_MEMORY, spill_beside=Path(new_db))
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"ATTACH '{_lit(old_db)}' AS old (READ_ONLY)")
-        con.execute(f"ATTACH '{_lit(new_db)}' AS new (READ_ONLY)")
+        con.execute(f"ATTACH {sql_str(old_db)} AS old (READ_ONLY)")
+        con.execute(f"ATTACH {sql_str(new_db)} AS new (READ_ONLY)")
         where = ""
         if only is not None:
             con.register("only_arrow", pa.table({"doc_id": pa.array(sorted(set(only)), pa.string())}))
@@ -146,10 +147,6 @@ def diff_databases(
         for doc_id, title, change, fields in rows
         if change != "changed" or fields
     ]
-
-
-def _lit(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def diff_versions(curated_dir: Path, old: str, new: str) -> list[DocumentChange]:

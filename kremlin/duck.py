@@ -30,6 +30,13 @@ STREAM_MEMORY = "64MB"
 more only caches blocks that are read once."""
 
 
+def sql_str(value: object) -> str:
+    """A SQL string literal (DuckDB's and SQLite's syntax alike): the one home of quoting for
+    the SQL the pipeline generates, where a statement takes no bind parameters (a file list
+    for read_parquet, COMMENT ON, PRAGMA, DDL)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def settings(
     db_path: Path | None = None, memory: str = DEFAULT_MEMORY, spill_beside: Path | None = None
 ) -> dict[str, str]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from kremlin.duck import sql_str
 from kremlin.inventory import InputFile, code_fingerprint, parser_fingerprint, scan_inputs
 from kremlin.versions import (
     DB_FILENAME,
@@ -119,13 +120,13 @@ def cached_shas(cache_dir: Path) -> set[str]:
     again by the next run that sees them."""
     if not any(cache_dir.glob("*/outcomes.parquet")):
         return set()
-    glob = str(cache_dir / "*" / "outcomes.parquet").replace("'", "''")
+    glob = sql_str(cache_dir / "*" / "outcomes.parquet")
     con = duckdb.connect()
     try:
         return {
             r[0]
             for r in con.execute(
-                f"SELECT DISTINCT sha256 FROM read_parquet('{glob}') "
+                f"SELECT DISTINCT sha256 FROM read_parquet({glob}) "
                 f"WHERE reject_stage IS DISTINCT FROM '{READ_STAGE}'"
             ).fetchall()
         }

@@ -36,6 +36,7 @@ from kremlin import duck
 from kremlin.analyst import PARTITIONED_TABLES, VIEWS, _contract_column_docs, key_columns
 from kremlin.contract import Column
 from kremlin.diff import DocumentChange
+from kremlin.duck import sql_str
 from kremlin.editions.release import (
     DESCRIPTION,
     LICENSE_URL,
@@ -209,12 +210,8 @@ def index_sql(table: TableInfo) -> list[str]:
 def fts_sql(table: str) -> str:
     return (
         f"CREATE VIRTUAL TABLE {qi(fts_table(table))} USING fts5({qi(FTS_COLUMNS[table])}, "
-        f'content="{table}", tokenize={_lit(FTS_TOKENIZE)})'
+        f'content="{table}", tokenize={sql_str(FTS_TOKENIZE)})'
     )
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _select_expr(column: Column) -> str:
@@ -275,7 +272,7 @@ def _key_ranges(src: duckdb.DuckDBPyConnection, table: TableInfo, where: str) ->
 def _duck_lit(value: object) -> str:
     if isinstance(value, int):
         return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
+    return sql_str(value)
 
 
 def _fast(con: sqlite3.Connection) -> None:
@@ -424,7 +421,7 @@ def build_incremental(
     # differences need more than the streaming reader's, which then could not spill).
     con = duck.connect(release.db_path, read_only=True, memory=duck.PUBLISH_MEMORY)
     try:
-        con.execute(f"ATTACH {_lit(str(parent_duck))} AS parent (READ_ONLY)")
+        con.execute(f"ATTACH {sql_str(parent_duck)} AS parent (READ_ONLY)")
         moved = _bookkeeping_changes(con)
         groups = {
             t.name: _changed_groups(con, t) for t in release.tables if t.name not in PER_DOCUMENT_TABLES

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from kremlin.build import STAGED
 from kremlin.contract import columns, enum_values
+from kremlin.duck import sql_str
 from kremlin.ids import SOURCE_URL_PREFIX
 from schemas.tables import (
     QUALITY_REASON_PREFIX,
@@ -137,7 +138,7 @@ def ymd(day: dt.date) -> int:
 
 
 def _sql_list(values: list[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return ", ".join(map(sql_str, values))
 
 
 def future_horizon(today: dt.date, years: int) -> dt.date:
