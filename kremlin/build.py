@@ -376,14 +376,14 @@ def _fall_back(
     if con.execute("SELECT count(*) FROM copy_docs").fetchone()[0]:
         _check_copies(con, cache_dir, row_checker)
     # Only a document that failed in the first round can have no passing copy left.
-    left = {
-        r[0]
-        for r in con.execute(
-            "SELECT c.doc_id FROM candidate c JOIN failed_copy x ON x.doc_id = c.doc_id AND x.sha256 = c.sha256"
-        ).fetchall()
-    }
+    left = {r[0] for r in con.execute(_NO_PASSING_COPY).fetchall()}
     return [q for q in verdict.quarantine if q.doc_id in left]
 
+
+_NO_PASSING_COPY = (
+    "SELECT c.doc_id FROM candidate c JOIN failed_copy x ON x.doc_id = c.doc_id AND x.sha256 = c.sha256"
+)
+"""The documents whose copy to publish failed a row check: no copy of theirs passed (quarantined)."""
 
 _COPY_ID = "('k' || left(sha256(doc_id || ':' || sha256), 16))"
 """A copy's stand-in doc_id while it is checked beside the other copies of its document
@@ -452,10 +452,7 @@ def _check_copies(con: duckdb.DuckDBPyConnection, cache_dir: Path, row_checker: 
 def _quarantine(con: duckdb.DuckDBPyConnection) -> None:
     """Leave out the documents whose every copy failed a row check."""
     for table in CONTENT_TABLES:
-        con.execute(
-            f"DELETE FROM {STAGED[table]} WHERE doc_id IN (SELECT c.doc_id FROM candidate c "
-            "JOIN failed_copy x ON x.doc_id = c.doc_id AND x.sha256 = c.sha256)"
-        )
+        con.execute(f"DELETE FROM {STAGED[table]} WHERE doc_id IN ({_NO_PASSING_COPY})")
 
 
 def _insert_staged(con: duckdb.DuckDBPyConnection) -> None:

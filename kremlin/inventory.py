@@ -105,9 +105,12 @@ def display_name(raw: bytes) -> str:
     same name spelled with a backslash, ``bad\\\\xff.txt``).
     """
     text = raw.decode("utf-8", errors="surrogateescape")
-    if text.isprintable() and "\\" not in text:
-        return text
-    return "".join(map(_shown_char, text))
+    return text if _shown_as_is(text) else "".join(map(_shown_char, text))
+
+
+def _shown_as_is(text: str) -> bool:
+    # A backslash would read as the start of an escape: it is escaped itself.
+    return text.isprintable() and "\\" not in text
 
 
 _ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\"}
@@ -130,7 +133,7 @@ def _entry(raw: bytes, path: str, **kw) -> InputFile:
         plain = raw.decode()
     except UnicodeDecodeError:
         plain = ""
-    if plain and plain.isprintable() and "\\" not in plain:  # nearly every name: shown as it is
+    if plain and _shown_as_is(plain):  # nearly every name: shown as it is, nothing to keep
         return InputFile(plain, path, **kw)
     shown = display_name(raw)
     return InputFile(shown, path, name_hex=None if shown.encode() == raw else raw.hex(), **kw)

@@ -50,8 +50,9 @@ class CleanLine(NamedTuple):
     ``text``: the published text (NFC, every white-space run one plain space, stripped; BOM,
     C0 and C1 control characters, noncharacters and bidi embeddings, overrides and isolates
     removed; zero-width characters, soft hyphens and direction marks kept, as the site
-    publishes them inside words and the oracle text of a paragraph keeps them). ``meta``: the same without the invisible
-    characters, for header and footer fields, labels, names and ids.
+    publishes them inside words and the oracle text of a paragraph keeps them). ``meta``:
+    the same without the invisible characters, for header and footer fields, labels, names
+    and ids.
     (A named tuple: immutable, and about twice as cheap to build as a frozen dataclass.)
     """
 
