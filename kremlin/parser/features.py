@@ -173,6 +173,8 @@ class PageContext:
     title_words: frozenset[str]
     title: str
     line_counts: Counter[str]
+    line_grams: tuple[frozenset[tuple[str, ...]], ...]  # word 4-grams of each short line
+    gram_counts: Counter[tuple[str, ...]]  # how many short lines have each 4-gram
     label_counts: Counter[str]  # speaker-label candidates (core) on the page
     label_last: Counter[str]  # last words of those candidates
     tag_surnames: frozenset[str]
@@ -217,10 +219,13 @@ def page_context(
 ) -> PageContext:
     cores = [_label_alone(c[0])[0] for c in candidates if c is not None]
     first_label = next((k for k, c in enumerate(candidates) if c is not None), len(lines))
+    grams = tuple(_grams(ln.meta) if len(ln.meta) <= _OVERLAP_MAX else frozenset() for ln in lines)
     return PageContext(
         title_words=frozenset(_content_words(title)),
         title=title.rstrip("."),
         line_counts=Counter(map(attrgetter("meta"), lines)),
+        line_grams=grams,
+        gram_counts=Counter(g for gs in grams for g in gs),
         label_counts=Counter(cores),
         label_last=Counter(c.split()[-1] for c in cores if c),
         tag_surnames=tag_surnames,
@@ -233,6 +238,12 @@ def page_context(
         first_label=first_label,
         n_labels=len(cores),
     )
+
+
+def _grams(text: str) -> frozenset[tuple[str, ...]]:
+    """The line's distinct word 4-grams, in lower case, over its first tokens."""
+    w = text.lower().split()[:_HEAD_TOKENS]
+    return frozenset(zip(w, w[1:], w[2:], w[3:], strict=False))
 
 
 def _bounded(texts: Iterable[str]) -> tuple[str, ...]:
@@ -508,6 +519,12 @@ def line_features(
         out.append("eq_title")
     if len(t) <= _OVERLAP_MAX:
         out.extend(_overlap_features(core, info, ends.index(True) if n_ends else -1, ctx))
+    if len(t) <= _OVERLAP_MAX:
+        # The captions of a photo series share a template (`Order of Friendship was awarded
+        # to …`) that the page's paragraphs seldom repeat.
+        counts = ctx.gram_counts
+        shared = sum(counts[g] >= 2 for g in ctx.line_grams[k])
+        out.append("ng=0" if not shared else "ng=1" if shared <= 2 else "ng=3")
     reps = ctx.line_counts[t]
     if reps >= 2:
         out.append(_at(_REP_F, reps))
