@@ -71,17 +71,29 @@ def _show(corpus: Path, wrong: list[tuple[str, int, str, str]]) -> None:
         print(f"{file} line {k}/{len(free)} {gold}>{tagged}: {text[:160]!r}")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def fold_arguments(doc: str) -> argparse.ArgumentParser:
+    """The options every cross-validation tool takes: corpus, folds, seed, jobs."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--folds", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--param", action="append", default=[], help="NAME=VALUE over train_parser.PARAMS")
     ap.add_argument("--jobs", type=int, default=2)
+    return ap
+
+
+def corpus_missing(corpus: Path) -> bool:
+    if (corpus / "labels.jsonl").exists():
+        return False
+    print(f"no labelled corpus at {corpus}", file=sys.stderr)
+    return True
+
+
+def main() -> int:
+    ap = fold_arguments(__doc__)
+    ap.add_argument("--param", action="append", default=[], help="NAME=VALUE over train_parser.PARAMS")
     ap.add_argument("--show", default="", help="print the wrong lines of one kind, e.g. X>P (gold>tagged)")
     args = ap.parse_args()
-    if not (args.corpus / "labels.jsonl").exists():
-        print(f"no labelled corpus at {args.corpus}", file=sys.stderr)
+    if corpus_missing(args.corpus):
         return 2
     params = dict(PARAMS)
     for item in args.param:

@@ -13,7 +13,6 @@ one class (e.g. ``paragraphs``), so errors are studied on train pages only.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from collections import Counter
@@ -30,9 +29,9 @@ from kremlin.parser import labeller  # noqa: E402
 from kremlin.parser.page import parse_page  # noqa: E402
 from kremlin.parser.split import split_of  # noqa: E402
 from schemas.page import Reject  # noqa: E402
-from tools.cv_parser import fold_of  # noqa: E402
+from tools.cv_parser import corpus_missing, fold_arguments, fold_of  # noqa: E402
 from tools.eval_parser import check, load_labels, turn_f1  # noqa: E402
-from tools.train_parser import CORPUS, PARAMS, examples, fit  # noqa: E402
+from tools.train_parser import PARAMS, examples, fit  # noqa: E402
 
 
 class PageScore(NamedTuple):
@@ -69,15 +68,10 @@ def score_fold(corpus: Path, folds: int, seed: int, k: int) -> list[PageScore]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", type=Path, default=CORPUS)
-    ap.add_argument("--folds", type=int, default=4)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--jobs", type=int, default=2)
+    ap = fold_arguments(__doc__)
     ap.add_argument("--show", default="", help="print the first difference of each wrong page of this class")
     args = ap.parse_args()
-    if not (args.corpus / "labels.jsonl").exists():
-        print(f"no labelled corpus at {args.corpus}", file=sys.stderr)
+    if corpus_missing(args.corpus):
         return 2
     n = args.folds
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
